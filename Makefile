@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test db bench migration clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
+	touch $@ $(VENV)/.installed-run
+
+## Create or upgrade the database and load the contracts in config/contracts/.
+db: $(VENV)/.installed-run
+	$(FLASK) init-db
+	$(FLASK) load-contracts config/contracts
+
+## Serve the desk on http://127.0.0.1:5000 (demo users and incidents unless DESK_DEMO=0).
+run: db
+	DESK_DEMO=$${DESK_DEMO:-1} DESK_RUN_SCHEDULER=$${DESK_RUN_SCHEDULER:-1} $(FLASK) run --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (SQLite unless DATABASE_URL names PostgreSQL).
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Regenerate the initial migration from the models (before the first release only).
+migration: $(VENV)/.installed-run
+	rm -f desk/migrations/versions/0001_initial.py
+	rm -f instance/migration.sqlite3
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/migration.sqlite3 $(FLASK) db revision --autogenerate --rev-id 0001 -m initial
+	rm -f instance/migration.sqlite3
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3*

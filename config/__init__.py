@@ -1,0 +1,72 @@
+"""Configuration classes: every setting comes from an environment variable with a sane default."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the old driver; the desk speaks psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://"):]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    return f"sqlite:///{ROOT / 'instance' / 'desk.sqlite3'}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "Asia/Shanghai")
+    DESK_CONTRACTS_DIR = os.environ.get("DESK_CONTRACTS_DIR", str(ROOT / "config" / "contracts"))
+    DESK_DEMO = _bool("DESK_DEMO")
+    DESK_RUN_SCHEDULER = _bool("DESK_RUN_SCHEDULER")
+    BABEL_DEFAULT_LOCALE = os.environ.get("DESK_LOCALE", "zh_Hans_CN")
+    BABEL_DEFAULT_TIMEZONE = DESK_TIMEZONE
+    MAX_CONTENT_LENGTH = int(os.environ.get("DESK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("DESK_SECURE_COOKIES")
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    # Behind a reverse proxy the signed URL is the public one: trust this many proxy hops.
+    DESK_PROXY_HOPS = int(os.environ.get("DESK_PROXY_HOPS", "0"))
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("DESK_SECURE_COOKIES", True)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    return CONFIGS[name or os.environ.get("DESK_ENV", "development")]

@@ -1,0 +1,48 @@
+"""desk: the SLA and fault-ticket desk for the police private mobile network."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import ROOT, config_for
+from desk.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: dict | str | None = None) -> Flask:
+    """The application factory: no work happens at import time, everything is built here."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config_for(config if isinstance(config, str) else None))
+    if isinstance(config, dict):
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("DESK_PROXY_HOPS"):
+        hops = app.config["DESK_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from desk import db as desk_db
+    from desk import models  # noqa: F401  (tables registered before migrations look)
+
+    desk_db.init_app(app)
+
+    from desk.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+
+    from desk.cli import register_cli
+
+    register_cli(app)
+    return app

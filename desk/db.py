@@ -1,0 +1,92 @@
+"""Database plumbing: SQLite pragmas, write transactions, and schema creation through migrations."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from desk.extensions import db
+
+_depth: ContextVar[int] = ContextVar("desk_tx_depth", default=0)
+_immediate: ContextVar[bool] = ContextVar("desk_tx_immediate", default=False)
+
+
+def configure_engine(engine: Engine) -> None:
+    """SQLite: WAL, foreign keys, and BEGIN IMMEDIATE for write transactions.
+
+    pysqlite's own transaction handling starts transactions lazily and cannot take the write
+    lock up front; two requests that read then write would then fail with "database is locked"
+    instead of waiting. So the desk emits BEGIN itself, IMMEDIATE when a service writes.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """The unit of work of a service: everything inside commits together or not at all.
+
+    Nested calls join the outer transaction, so a service may call another service.
+    """
+    depth = _depth.get()
+    if depth:
+        token = _depth.set(depth + 1)
+        try:
+            yield db.session
+        finally:
+            _depth.reset(token)
+        return
+    session = db.session
+    # Whatever a view read before belongs to a read-only transaction; start a fresh write one.
+    session.rollback()
+    depth_token = _depth.set(1)
+    try:
+        immediate_token = _immediate.set(True)
+        try:
+            session.connection()
+        finally:
+            _immediate.reset(immediate_token)
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _depth.reset(depth_token)
+
+
+def in_transaction() -> bool:
+    return _depth.get() > 0
+
+
+def lock_for_chain(session: Session, key: int) -> None:
+    """Serialise writers of a hash chain (audit log). SQLite already holds the write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        configure_engine(db.engine)

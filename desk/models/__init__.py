@@ -1,0 +1,24 @@
+"""All tables of the desk; importing this package registers them with the metadata."""
+from desk.models.audit import AuditEntry
+from desk.models.clock import ClockEvent, FrozenReport, SchedulerLease
+from desk.models.contracts import Contract, ContractClause, Payment, TerminationDecision, Unit, UnitPhone
+from desk.models.incidents import (
+    CHANNELS,
+    STATUSES,
+    Attachment,
+    CauseProposal,
+    Comment,
+    Incident,
+    MaintenanceNotice,
+    Ticket,
+)
+from desk.models.outbox import OutboxMessage
+from desk.models.types import utcnow
+from desk.models.users import ROLES, ApiToken, User
+
+__all__ = [
+    "ApiToken", "Attachment", "AuditEntry", "CHANNELS", "CauseProposal", "ClockEvent", "Comment",
+    "Contract", "ContractClause", "FrozenReport", "Incident", "MaintenanceNotice", "OutboxMessage",
+    "Payment", "ROLES", "STATUSES", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
+    "UnitPhone", "User", "utcnow",
+]

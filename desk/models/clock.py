@@ -1,0 +1,57 @@
+"""The SLA clock's state: every contractual moment as a row with a due instant and a unique key."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from desk.extensions import db
+from desk.models.types import UTCDateTime, utcnow
+
+
+class ClockEvent(db.Model):
+    __tablename__ = "clock_event"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'recorded', 'cancelled')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # e.g. "incident:42:repair_deadline:breach" — one event per incident, kind and threshold.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The tick's query: pending events due by now, oldest first.
+Index("ix_clock_event_due", ClockEvent.status, ClockEvent.due_at)
+
+
+class SchedulerLease(db.Model):
+    """One row per lease; the holder renews it, another process takes over once it expires."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FrozenReport(db.Model):
+    """A month's SLA report as it stood at month end: stored, hashed, never changed afterwards."""
+
+    __tablename__ = "frozen_report"
+    __table_args__ = (UniqueConstraint("contract_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    report_json: Mapped[str] = mapped_column(Text)
+    report_hash: Mapped[str] = mapped_column(String(64))
+    frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,147 @@
+"""Contracts, their clauses, the police units they serve and the payment ledger."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, JSON
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from desk.extensions import db
+from desk.models.types import Money, UTCDateTime, utcnow
+from desk.sla.terms import ContractTerms, terms_from_mapping
+
+
+class Contract(db.Model):
+    __tablename__ = "contract"
+    __table_args__ = (
+        CheckConstraint("cards >= 1", name="cards_positive"),
+        CheckConstraint("service_end >= service_start", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    customer: Mapped[str] = mapped_column(String(200))
+    carrier: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    service_start: Mapped[date]
+    service_end: Mapped[date]
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    cards: Mapped[int]
+    monthly_fee: Mapped[Decimal | None] = mapped_column(Money)
+    # The TOML the contract was loaded from, kept verbatim so an admin can review and re-load it.
+    source_toml: Mapped[str] = mapped_column(Text, default="")
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    clauses: Mapped[list[ContractClause]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan", order_by="ContractClause.name"
+    )
+    units: Mapped[list[Unit]] = relationship(back_populates="contract", order_by="Unit.code")
+
+    def terms(self) -> ContractTerms:
+        """The engine's view of this contract, rebuilt from the stored columns and clauses."""
+        return terms_from_mapping(self.as_mapping())
+
+    def as_mapping(self) -> dict:
+        data = {
+            "code": self.code,
+            "title": self.title,
+            "customer": self.customer,
+            "carrier": self.carrier,
+            "timezone": self.timezone,
+            "service_start": self.service_start,
+            "service_end": self.service_end,
+            "total_amount": str(self.total_amount),
+            "cards": self.cards,
+            "clauses": {c.name: dict(c.params) for c in self.clauses},
+        }
+        if self.monthly_fee is not None:
+            data["monthly_fee"] = str(self.monthly_fee)
+        return data
+
+    def __repr__(self) -> str:
+        return f"<Contract {self.code}>"
+
+
+class ContractClause(db.Model):
+    """One clause of a contract with its parameters (values kept as decimal strings)."""
+
+    __tablename__ = "contract_clause"
+    __table_args__ = (UniqueConstraint("contract_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict] = mapped_column(JSON)
+
+    contract: Mapped[Contract] = relationship(back_populates="clauses")
+
+
+class Unit(db.Model):
+    """A police unit served by a contract (the contract file's [[units]])."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    # Globally unique: the SMS intake names a unit by its code alone.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Hashed PIN for hotline callers from an unregistered number; empty = no PIN set.
+    pin_hash: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    contract: Mapped[Contract] = relationship(back_populates="units")
+    phones: Mapped[list[UnitPhone]] = relationship(
+        back_populates="unit", cascade="all, delete-orphan", order_by="UnitPhone.phone"
+    )
+
+
+class UnitPhone(db.Model):
+    """A phone number registered for the hotline; the caller's number identifies the unit."""
+
+    __tablename__ = "unit_phone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="phones")
+
+
+class Payment(db.Model):
+    """The ledger of fees the customer has paid; R3's refund is its sum up to as_of."""
+
+    __tablename__ = "payment"
+    # A payment is identified by when and how much: re-importing the same ledger updates notes only.
+    __table_args__ = (
+        UniqueConstraint("contract_id", "paid_at", "amount"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TerminationDecision(db.Model):
+    """六.(六): the customer's decision on its termination right; the desk never terminates by itself."""
+
+    __tablename__ = "termination_decision"
+    __table_args__ = (CheckConstraint("decision IN ('exercised', 'not_exercised')", name="decision_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    strikes_at_decision: Mapped[int]
+    decision: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+Index("ix_payment_contract_paid", Payment.contract_id, Payment.paid_at)

@@ -1,0 +1,85 @@
+"""People who use the desk, their roles and contract scope, and API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from desk.extensions import db
+from desk.models.types import UTCDateTime, utcnow
+
+ROLES = ("unit_reporter", "unit_manager", "carrier_engineer", "carrier_manager", "admin")
+CUSTOMER_ROLES = ("unit_reporter", "unit_manager")
+CARRIER_ROLES = ("carrier_engineer", "carrier_manager")
+
+user_contract = Table(
+    "user_contract",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("contract_id", ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True),
+)
+
+api_token_contract = Table(
+    "api_token_contract",
+    db.metadata,
+    Column("token_id", ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True),
+    Column("contract_id", ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('unit_reporter','unit_manager','carrier_engineer','carrier_manager','admin')",
+            name="role_known",
+        ),
+        # A reporter always belongs to one unit: that is what limits what they see.
+        CheckConstraint("role != 'unit_reporter' OR unit_id IS NOT NULL", name="reporter_has_unit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    locale: Mapped[str] = mapped_column(String(16), default="zh")
+    on_duty: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit = relationship("Unit")
+    contracts = relationship("Contract", secondary=user_contract, order_by="Contract.code")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
+        return self.active
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role in CUSTOMER_ROLES
+
+    @property
+    def is_carrier(self) -> bool:
+        return self.role in CARRIER_ROLES
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, stored as its SHA-256 only, scoped to contracts."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, shown in listings so a token can be recognised without revealing it.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contracts = relationship("Contract", secondary=api_token_contract, order_by="Contract.code")
