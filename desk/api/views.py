@@ -1,0 +1,161 @@
+"""Thin API views: authenticate the token, parse input, call one service, return JSON."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from desk.api import bp
+from desk.api.openapi import OPENAPI
+from desk.audit.services import Actor
+from desk.auth.services import token_for
+from desk.contracts.services import get_contract
+from desk.errors import DeskError, Forbidden, NotFound, ValidationFailed
+from desk.extensions import csrf, db
+from desk.incidents.services import file_ticket, get_ticket, repair_deadline
+from desk.models import Unit, utcnow
+from desk.reports.services import monthly_report
+from desk.timeparse import parse_instant
+
+csrf.exempt(bp)
+
+TICKET_FIELDS = {"unit", "kind", "affected_cards", "description", "location", "started_at", "idempotency_key"}
+
+
+def error(status: int, message: str, errors: list[str] | None = None):
+    response = jsonify({"error": message, "errors": errors or [message], "status": status})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(DeskError)
+def _desk_error(exc: DeskError):
+    return error(exc.status, exc.message, exc.errors)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return error(exc.code or 500, exc.description or exc.name)
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = token_for(value.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        response = error(401, "a valid API token is required (Authorization: Bearer <token>)")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="desk"'
+        return response
+    g.api_token = token
+    g.api_contract_ids = {c.id for c in token.contracts}
+    return None
+
+
+def _check_scope(contract_id: int) -> None:
+    if contract_id not in g.api_contract_ids:
+        raise Forbidden("this token is not scoped to that contract")
+
+
+def _actor() -> Actor:
+    return Actor.system(f"api:{g.api_token.prefix}")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)
+
+
+@bp.get("/contracts/<code>/sla/<month>")
+def sla_report(code: str, month: str):
+    contract = get_contract(code)
+    _check_scope(contract.id)
+    as_of = None
+    if request.args.get("as_of"):
+        try:
+            as_of = parse_instant(request.args["as_of"], contract.timezone)
+        except ValueError as exc:
+            raise ValidationFailed(f"as_of: {exc}")
+    return jsonify(monthly_report(code, month, as_of))
+
+
+def ticket_json(ticket) -> dict:
+    incident = ticket.incident
+    deadline = repair_deadline(incident)
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "contract": ticket.incident.contract.code,
+        "unit": ticket.unit.code if ticket.unit else None,
+        "channel": ticket.channel,
+        "kind": ticket.kind,
+        "affected_cards": ticket.affected_cards,
+        "description": ticket.description,
+        "location": ticket.location,
+        "reported_at": ticket.reported_at.isoformat(),
+        "incident": {
+            "id": incident.id,
+            "status": incident.status,
+            "reported_at": incident.reported_at.isoformat(),
+            "started_at": incident.started_at.isoformat(),
+            "restored_at": incident.restored_at.isoformat() if incident.restored_at else None,
+            "cause": incident.cause,
+            "cause_confirmed": incident.cause_confirmed,
+            "repair_deadline": deadline.isoformat() if deadline else None,
+        },
+    }
+
+
+@bp.post("/tickets")
+def create_ticket():
+    if not request.is_json:
+        return error(415, "send the fault report as JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    unknown = sorted(set(body) - TICKET_FIELDS)
+    errors = [f"{k}: unknown field" for k in unknown]
+    for name in ("unit", "kind"):
+        if not isinstance(body.get(name), str) or not body.get(name):
+            errors.append(f"{name}: required text")
+    for name in ("description", "location", "started_at", "idempotency_key"):
+        if name in body and body[name] is not None and not isinstance(body[name], str):
+            errors.append(f"{name}: must be text")
+    cards = body.get("affected_cards")
+    if cards is not None and (not isinstance(cards, int) or isinstance(cards, bool)):
+        errors.append("affected_cards: must be a whole number")
+    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    if key is not None and (not key or len(key) > 150):
+        errors.append("idempotency_key: 1 to 150 characters")
+    if errors:
+        raise ValidationFailed("the fault report was refused", errors=errors)
+    unit = db.session.execute(select(Unit).where(Unit.code == body["unit"])).scalar_one_or_none()
+    if unit is None:
+        raise ValidationFailed("the fault report was refused", errors=[f"unit: no unit with code {body['unit']!r}"])
+    _check_scope(unit.contract_id)
+    started_at = None
+    if body.get("started_at"):
+        try:
+            started_at = parse_instant(body["started_at"], unit.contract.timezone)
+        except ValueError as exc:
+            raise ValidationFailed("the fault report was refused", errors=[f"started_at: {exc}"])
+    ticket, created = file_ticket(
+        _actor(), unit=unit, kind=body["kind"], channel="api", description=body.get("description") or "",
+        location=body.get("location") or "", affected_cards=cards, started_at=started_at,
+        reported_at=utcnow(), idempotency_key=f"api:{g.api_token.id}:{key}" if key else None,
+    )
+    response = jsonify(ticket_json(ticket))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
+    return response
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def read_ticket(ticket_id: int):
+    ticket = get_ticket(ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    _check_scope(ticket.contract_id)
+    return jsonify(ticket_json(ticket))

@@ -1,0 +1,131 @@
+"""Creating users and API tokens; checking who may see which contract and unit."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from desk.audit.services import Actor, record
+from desk.db import transaction
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.models import ROLES, ApiToken, Contract, Unit, User, utcnow
+
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "desk_"
+# Checked against a dummy hash when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def create_user(actor: Actor, *, username: str, password: str, role: str, display_name: str = "",
+                unit_code: str | None = None, contract_codes: list[str] | None = None, phone: str = "",
+                on_duty: bool = False) -> User:
+    errors = []
+    username = (username or "").strip()
+    if not username or len(username) > 80:
+        errors.append("username: 1 to 80 characters")
+    if role not in ROLES:
+        errors.append(f"role: must be one of {', '.join(ROLES)}")
+    if len(password or "") < MIN_PASSWORD:
+        errors.append(f"password: at least {MIN_PASSWORD} characters")
+    if db.session.execute(select(User.id).where(User.username == username)).first():
+        errors.append(f"username: {username!r} is taken")
+    unit = None
+    if unit_code:
+        unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
+        if unit is None:
+            errors.append(f"unit: no unit with code {unit_code!r}")
+    elif role == "unit_reporter":
+        errors.append("unit: a unit reporter belongs to a unit")
+    contracts = []
+    for code in contract_codes or []:
+        contract = db.session.execute(select(Contract).where(Contract.code == code)).scalar_one_or_none()
+        if contract is None:
+            errors.append(f"contract: no contract with code {code!r}")
+        else:
+            contracts.append(contract)
+    if unit is not None and unit.contract not in contracts:
+        contracts.append(unit.contract)
+    if errors:
+        raise ValidationFailed("the user was not created", errors=errors)
+    with transaction() as session:
+        user = User(username=username, password_hash=hash_password(password), role=role,
+                    display_name=display_name or username, unit=unit, phone=phone, on_duty=on_duty)
+        user.contracts = contracts
+        session.add(user)
+        session.flush()
+        record(actor, "user.created", "user", user.id,
+               after={"username": username, "role": role, "unit": unit_code,
+                      "contracts": [c.code for c in contracts]})
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not user.active or not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(actor: Actor, name: str, contract_codes: list[str]) -> tuple[ApiToken, str]:
+    """Returns the token row and the plaintext, which is shown once and never stored."""
+    if not name or len(name) > 120:
+        raise ValidationFailed("name: 1 to 120 characters")
+    if not contract_codes:
+        raise ValidationFailed("a token is scoped to at least one contract")
+    contracts = []
+    for code in contract_codes:
+        contract = db.session.execute(select(Contract).where(Contract.code == code)).scalar_one_or_none()
+        if contract is None:
+            raise ValidationFailed(f"contract: no contract with code {code!r}")
+        contracts.append(contract)
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction() as session:
+        token = ApiToken(name=name, token_hash=_digest(plaintext), prefix=plaintext[:12])
+        token.contracts = contracts
+        session.add(token)
+        session.flush()
+        record(actor, "api_token.created", "api_token", token.id,
+               after={"name": name, "prefix": token.prefix, "contracts": contract_codes})
+    return token, plaintext
+
+
+def revoke_api_token(actor: Actor, prefix: str) -> ApiToken:
+    token = db.session.execute(select(ApiToken).where(ApiToken.prefix == prefix)).scalar_one_or_none()
+    if token is None:
+        raise ValidationFailed(f"no API token starting {prefix!r}")
+    with transaction():
+        token.revoked_at = token.revoked_at or utcnow()
+        record(actor, "api_token.revoked", "api_token", token.id, after={"prefix": prefix})
+    return token
+
+
+def token_for(plaintext: str) -> ApiToken | None:
+    if not plaintext or not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    digest = _digest(plaintext)
+    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+    if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    return token
+
+
+def visible_contract_ids(user: User) -> set[int] | None:
+    """Contracts a user may see; None means all (admin)."""
+    if user.role == "admin":
+        return None
+    return {c.id for c in user.contracts}

@@ -1,0 +1,1 @@
+"""Contracts as data: loaded from config/contracts/*.toml, one file a contract."""

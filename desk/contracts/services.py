@@ -1,0 +1,178 @@
+"""Loading contracts and their police units from TOML files (spec §6)."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import select
+
+from desk.audit.services import Actor, record
+from desk.db import transaction
+from desk.errors import NotFound, ValidationFailed
+from desk.extensions import db
+from desk.models import Contract, ContractClause, Unit, UnitPhone
+from desk.sla.terms import TermsError, terms_from_mapping
+
+PHONE = re.compile(r"^\+?[0-9]{5,20}$")
+UNIT_KEYS = {"code", "name", "phones"}
+
+
+def contract_files(paths: list[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.toml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ValidationFailed(f"{path}: no such file or folder")
+    if not files:
+        raise ValidationFailed("no contract files (*.toml) found in " + ", ".join(map(str, paths)))
+    return files
+
+
+def normalise_phone(phone: str) -> str:
+    return re.sub(r"[\s\-()]", "", str(phone))
+
+
+def parse_contract_file(path: Path) -> tuple[dict, str]:
+    """Read and validate one file; returns the mapping and its text, or raises with every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"{path.name}: not UTF-8 text")
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationFailed(f"{path.name}: not valid TOML: {exc}")
+    errors: list[str] = []
+    try:
+        terms_from_mapping(data)
+    except TermsError as exc:
+        errors.extend(exc.errors)
+    units = data.get("units", [])
+    if not isinstance(units, list):
+        errors.append("units: must be an array of tables [[units]]")
+        units = []
+    seen_codes: set[str] = set()
+    for i, unit in enumerate(units, 1):
+        where = f"units[{i}]"
+        if not isinstance(unit, dict):
+            errors.append(f"{where}: must be a table")
+            continue
+        for key in set(unit) - UNIT_KEYS:
+            errors.append(f"{where}: unknown key {key!r}")
+        code, name = unit.get("code"), unit.get("name")
+        if not isinstance(code, str) or not code.strip():
+            errors.append(f"{where}.code: required text")
+        elif code in seen_codes:
+            errors.append(f"{where}.code: {code!r} appears twice")
+        else:
+            seen_codes.add(code)
+        if not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}.name: required text")
+        phones = unit.get("phones", [])
+        if not isinstance(phones, list):
+            errors.append(f"{where}.phones: must be a list of numbers as text")
+        else:
+            for p in phones:
+                if not isinstance(p, str) or not PHONE.match(normalise_phone(p)):
+                    errors.append(f"{where}.phones: {p!r} is not a phone number")
+    if errors:
+        raise ValidationFailed(f"{path.name}: contract rejected", errors=[f"{path.name}: {e}" for e in errors])
+    return data, text
+
+
+def load_contracts(paths: list[str | Path], actor: Actor) -> list[Contract]:
+    """Load every file; all or nothing. Re-loading a code updates that contract in place."""
+    files = contract_files(paths)
+    parsed, errors = [], []
+    for f in files:
+        try:
+            parsed.append(parse_contract_file(f))
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    codes = [d["code"] for d, _ in parsed]
+    dupes = {c for c in codes if codes.count(c) > 1}
+    if dupes:
+        errors.append("the same contract code in several files: " + ", ".join(sorted(dupes)))
+    if errors:
+        raise ValidationFailed("contracts rejected, nothing loaded", errors=errors)
+    with transaction():
+        return [_upsert(data, text, actor) for data, text in parsed]
+
+
+def _upsert(data: dict, text: str, actor: Actor) -> Contract:
+    session = db.session
+    contract = session.execute(select(Contract).where(Contract.code == data["code"])).scalar_one_or_none()
+    before = contract.as_mapping() if contract else None
+    if contract is None:
+        contract = Contract(code=data["code"])
+        session.add(contract)
+    terms = terms_from_mapping(data)
+    contract.title = terms.title
+    contract.customer = terms.customer
+    contract.carrier = terms.carrier
+    contract.timezone = terms.timezone
+    contract.service_start = terms.service_start
+    contract.service_end = terms.service_end
+    contract.total_amount = terms.total_amount
+    contract.cards = terms.cards
+    contract.monthly_fee = terms.monthly_fee
+    contract.source_toml = text
+    wanted = {name: {k: str(v) for k, v in params.items()} for name, params in data.get("clauses", {}).items()}
+    for clause in list(contract.clauses):
+        if clause.name not in wanted:
+            contract.clauses.remove(clause)
+    existing = {c.name: c for c in contract.clauses}
+    for name, params in wanted.items():
+        if name in existing:
+            existing[name].params = params
+        else:
+            contract.clauses.append(ContractClause(name=name, params=params))
+    session.flush()
+    for unit_data in data.get("units", []):
+        _upsert_unit(contract, unit_data)
+    session.flush()
+    record(actor, "contract.loaded" if before else "contract.created", "contract", contract.id,
+           contract_id=contract.id, before=before, after=contract.as_mapping())
+    return contract
+
+
+def _upsert_unit(contract: Contract, data: dict) -> Unit:
+    session = db.session
+    unit = session.execute(select(Unit).where(Unit.code == data["code"])).scalar_one_or_none()
+    if unit is not None and unit.contract_id != contract.id:
+        raise ValidationFailed(
+            f"unit {data['code']!r} already belongs to contract {unit.contract.code}; unit codes are unique"
+        )
+    if unit is None:
+        unit = Unit(code=data["code"], contract=contract, name=data["name"])
+        session.add(unit)
+    unit.name = data["name"]
+    phones = [normalise_phone(p) for p in data.get("phones", [])]
+    for phone in list(unit.phones):
+        if phone.phone not in phones:
+            unit.phones.remove(phone)
+    session.flush()
+    have = {p.phone for p in unit.phones}
+    for phone in phones:
+        if phone in have:
+            continue
+        owner = session.execute(select(UnitPhone).where(UnitPhone.phone == phone)).scalar_one_or_none()
+        if owner is not None:
+            raise ValidationFailed(f"phone {phone} is already registered for unit {owner.unit.code}")
+        unit.phones.append(UnitPhone(phone=phone))
+    return unit
+
+
+def get_contract(code: str) -> Contract:
+    contract = db.session.execute(select(Contract).where(Contract.code == code)).scalar_one_or_none()
+    if contract is None:
+        raise NotFound(f"no contract with code {code!r}")
+    return contract
+
+
+def all_contracts() -> list[Contract]:
+    return list(db.session.execute(select(Contract).order_by(Contract.code)).scalars())

@@ -1,0 +1,1 @@
+"""Fault tickets and the incidents they report."""

@@ -1,0 +1,1 @@
+"""Outbound notifications (SMS), queued in the database with the event that causes them."""

@@ -1,0 +1,80 @@
+"""Assembling the monthly SLA report (spec §5) from the database and the engine."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+
+from desk.contracts.services import get_contract
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.models import Contract, FrozenReport, Incident, MaintenanceNotice, Payment, utcnow
+from desk.sla.incidents import IncidentFacts, MaintenanceWindow, PaymentFacts
+from desk.sla.report import build_report
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    match = MONTH.match(text or "")
+    if not match:
+        raise ValidationFailed(f"month: {text!r} is not of the form YYYY-MM")
+    return int(match.group(1)), int(match.group(2))
+
+
+def incident_facts(contract: Contract, as_of: datetime) -> list[IncidentFacts]:
+    """Every incident of the contract reported up to as_of (merged duplicates excluded)."""
+    rows = db.session.execute(
+        select(
+            Incident.id, Incident.external_id, Incident.reported_at, Incident.started_at,
+            Incident.restored_at, Incident.kind, Incident.cause, Incident.cause_confirmed,
+            Incident.affected_cards, MaintenanceNotice.notice_at, MaintenanceNotice.window_start,
+            MaintenanceNotice.window_end,
+        )
+        .outerjoin(MaintenanceNotice, MaintenanceNotice.id == Incident.maintenance_notice_id)
+        .where(Incident.contract_id == contract.id, Incident.status != "merged",
+               Incident.reported_at <= as_of)
+        .order_by(Incident.reported_at, Incident.id)
+    )
+    return [
+        IncidentFacts(
+            id=r[0], external_id=r[1], reported_at=r[2], started_at=r[3], restored_at=r[4], kind=r[5],
+            cause=r[6], cause_confirmed=r[7], affected_cards=r[8],
+            maintenance=MaintenanceWindow(r[9], r[10], r[11]) if r[9] is not None else None,
+        )
+        for r in rows
+    ]
+
+
+def payment_facts(contract: Contract, as_of: datetime) -> list[PaymentFacts]:
+    rows = db.session.execute(
+        select(Payment.paid_at, Payment.amount)
+        .where(Payment.contract_id == contract.id, Payment.paid_at <= as_of)
+        .order_by(Payment.paid_at)
+    )
+    return [PaymentFacts(paid_at=r[0], amount=r[1]) for r in rows]
+
+
+def frozen_report(contract: Contract, month: str) -> FrozenReport | None:
+    return db.session.execute(
+        select(FrozenReport).where(FrozenReport.contract_id == contract.id, FrozenReport.month == month)
+    ).scalar_one_or_none()
+
+
+def monthly_report(code: str, month: str, as_of: datetime | None = None) -> dict:
+    """The report of spec §5. A frozen month, asked without as_of, is the stored document exactly."""
+    year, mon = parse_month(month)
+    contract = get_contract(code)
+    if as_of is None:
+        frozen = frozen_report(contract, month)
+        if frozen is not None:
+            return json.loads(frozen.report_json)
+        as_of = utcnow()
+    elif as_of.tzinfo is None:
+        raise ValidationFailed("as_of must carry a time zone offset")
+    return build_report(
+        contract.terms(), incident_facts(contract, as_of), payment_facts(contract, as_of), year, mon, as_of,
+        frozen=frozen_report(contract, month) is not None,
+    )

@@ -1,0 +1,25 @@
+"""Reading instants that people and files write, in the contract's time zone when none is given."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+def parse_instant(text: str, tz: str) -> datetime:
+    """ISO 8601 → aware UTC. Without an offset the time is local to `tz` (spec §6)."""
+    value = (text or "").strip()
+    if not value:
+        raise ValueError("empty time")
+    if value.endswith("Z") or value.endswith("z"):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2025-06-03T10:00 or 2025-06-03T02:00:00Z)")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz))
+    return parsed.astimezone(timezone.utc)
+
+
+def local(dt: datetime | None, tz: str) -> datetime | None:
+    return None if dt is None else dt.astimezone(ZoneInfo(tz))
