@@ -1,0 +1,145 @@
+"""The JSON API: token auth and scope, the report of spec §5, filing and reading tickets."""
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from desk.audit.services import Actor
+from desk.auth.services import create_api_token, revoke_api_token
+from desk.incidents.imports import import_incidents
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ACTOR = Actor.system("test")
+
+
+@pytest.fixture
+def token(contracts):
+    return create_api_token(ACTOR, "xjgat-integration", ["XJGAT-POOL-2025"])[1]
+
+
+@pytest.fixture
+def qmga_token(contracts):
+    return create_api_token(ACTOR, "qmga-integration", ["QMGA-JWT-2025"])[1]
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_without_token_401_with_json_body(client, contracts):
+    for headers in ({}, {"Authorization": "Bearer desk_wrong"}, {"Authorization": "Basic abc"}):
+        response = client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06", headers=headers)
+        assert response.status_code == 401
+        assert response.json["status"] == 401 and response.json["error"]
+
+
+def test_revoked_token_401(client, contracts, token):
+    revoke_api_token(ACTOR, token[:12])
+    assert client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06", headers=auth(token)).status_code == 401
+
+
+def test_scope_403_and_unknown_404(client, token):
+    forbidden = client.get("/api/v1/contracts/QMGA-JWT-2025/sla/2025-06", headers=auth(token))
+    assert forbidden.status_code == 403 and "scoped" in forbidden.json["error"]
+    missing = client.get("/api/v1/contracts/NOPE/sla/2025-06", headers=auth(token))
+    assert missing.status_code == 404
+    assert client.get("/api/v1/tickets/999999", headers=auth(token)).status_code == 404
+    assert client.get("/api/v1/nothing-here", headers=auth(token)).json["status"] == 404
+
+
+def test_report_bad_month_and_as_of_422(client, token):
+    assert client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-6", headers=auth(token)).status_code == 422
+    bad = client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06?as_of=soon", headers=auth(token))
+    assert bad.status_code == 422 and "as_of" in bad.json["error"]
+
+
+def test_worked_example_through_api(client, qmga_token):
+    import_incidents("QMGA-JWT-2025", (FIXTURES / "qmga-2025-06.csv").read_bytes(), ACTOR)
+    response = client.get("/api/v1/contracts/QMGA-JWT-2025/sla/2025-06?as_of=2025-07-01T00:10:00%2B08:00",
+                          headers=auth(qmga_token))
+    assert response.status_code == 200
+    totals = response.json["totals"]
+    assert totals["day_waiver_total"] == "1689.50"
+    assert totals["outage_hours"] == "13.48"
+    assert response.json["as_of"].startswith("2025-06-30T16:10:00")
+
+
+def test_xjgat_strikes_through_api(client, token):
+    import_incidents("XJGAT-POOL-2025", (FIXTURES / "xjgat-2025.csv").read_bytes(), ACTOR)
+    july = client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-07?as_of=2025-07-31T23:00", headers=auth(token))
+    assert july.json["totals"]["strikes_to_date"] == 3
+    assert july.json["totals"]["termination_right"] is True
+    assert july.json["totals"]["termination_penalty"] == "191820.00"
+
+
+def test_file_and_read_ticket(client, token):
+    response = client.post("/api/v1/tickets", headers=auth(token),
+                           json={"unit": "XJGAT", "kind": "interruption", "description": "全区APN无法接入",
+                                 "location": "乌鲁木齐"})
+    assert response.status_code == 201, response.json
+    ticket = response.json
+    reported = datetime.fromisoformat(ticket["incident"]["reported_at"])
+    deadline = datetime.fromisoformat(ticket["incident"]["repair_deadline"])
+    assert deadline - reported == timedelta(hours=4)  # 四.(三)
+    assert ticket["affected_cards"] == 3360 and ticket["contract"] == "XJGAT-POOL-2025"
+    assert abs(reported - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    again = client.get(f"/api/v1/tickets/{ticket['id']}", headers=auth(token))
+    assert again.status_code == 200 and again.json == ticket
+    assert response.headers["Location"] == f"/api/v1/tickets/{ticket['id']}"
+
+
+def test_idempotency_key_returns_the_first_ticket(client, token):
+    body = {"unit": "XJGAT", "kind": "degradation"}
+    first = client.post("/api/v1/tickets", headers={**auth(token), "Idempotency-Key": "k-1"}, json=body)
+    second = client.post("/api/v1/tickets", headers={**auth(token), "Idempotency-Key": "k-1"}, json=body)
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.json["id"] == second.json["id"]
+
+
+def test_ticket_of_another_contract_403(client, token, qmga_token):
+    other = client.post("/api/v1/tickets", headers=auth(qmga_token), json={"unit": "QMGA", "kind": "interruption"})
+    assert other.status_code == 201
+    assert client.get(f"/api/v1/tickets/{other.json['id']}", headers=auth(token)).status_code == 403
+    cross = client.post("/api/v1/tickets", headers=auth(token), json={"unit": "QMGA", "kind": "interruption"})
+    assert cross.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"kind": "interruption"}, "unit"),
+        ({"unit": "XJGAT", "kind": "outage"}, "kind"),
+        ({"unit": "XJGAT", "kind": "interruption", "affected_cards": 0}, "affected_cards"),
+        ({"unit": "XJGAT", "kind": "interruption", "affected_cards": 3361}, "affected_cards"),
+        ({"unit": "XJGAT", "kind": "interruption", "affected_cards": "12"}, "affected_cards"),
+        ({"unit": "XJGAT", "kind": "interruption", "started_at": "later"}, "started_at"),
+        ({"unit": "XJGAT", "kind": "interruption", "colour": "red"}, "unknown field"),
+        ({"unit": "NOPE", "kind": "interruption"}, "no unit"),
+        ({"unit": "XJGAT", "kind": "interruption", "description": "x" * 4001}, "description"),
+    ],
+)
+def test_bad_ticket_422(client, token, body, fragment):
+    response = client.post("/api/v1/tickets", headers=auth(token), json=body)
+    assert response.status_code == 422
+    assert any(fragment in e for e in response.json["errors"]), response.json
+
+
+def test_non_json_415_and_non_object_422(client, token):
+    assert client.post("/api/v1/tickets", headers=auth(token), data="unit=XJGAT").status_code == 415
+    assert client.post("/api/v1/tickets", headers=auth(token), json=[1, 2]).status_code == 422
+
+
+def test_openapi_document_is_public(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert set(response.json["paths"]) == {"/contracts/{code}/sla/{month}", "/tickets", "/tickets/{ticket_id}"}
+
+
+def test_token_stored_hashed(contracts, token):
+    from sqlalchemy import select
+
+    from desk.extensions import db
+    from desk.models import ApiToken
+
+    row = db.session.execute(select(ApiToken)).scalar_one()
+    assert token not in (row.token_hash, row.prefix) and len(row.token_hash) == 64

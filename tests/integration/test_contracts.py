@@ -1,0 +1,121 @@
+"""Contracts as data: the seed files, re-loading, refusals, and a contract with other numbers."""
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from desk.audit.services import Actor
+from desk.contracts.services import load_contracts
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.models import Contract, Unit, UnitPhone
+
+ACTOR = Actor.system("test")
+
+OTHER = """
+code = "TEST-2H"
+title = "测试合同"
+customer = "测试县公安局"
+carrier = "测试运营商"
+timezone = "Asia/Shanghai"
+service_start = 2025-01-01
+service_end = 2025-12-31
+total_amount = "100000.00"
+cards = 10
+monthly_fee = "1000.00"
+
+[clauses.repair_deadline]
+hours = 2
+[clauses.incident_penalty]
+percent_of_total = 2.5
+[clauses.strike_termination]
+threshold = 2
+penalty_percent_of_total = 10
+
+[[units]]
+code = "T1"
+name = "测试单位"
+phones = ["+86 138-0000-0001"]
+"""
+
+
+def test_seed_contracts(contracts):
+    xj, qm = contracts["XJGAT-POOL-2025"], contracts["QMGA-JWT-2025"]
+    assert xj.total_amount == Decimal("639400.00") and xj.cards == 3360 and xj.monthly_fee is None
+    assert qm.monthly_fee == Decimal("16350.00") and qm.cards == 60
+    assert {c.name for c in xj.clauses} == {"repair_deadline", "incident_penalty", "strike_termination",
+                                            "planned_maintenance"}
+    assert {c.name for c in qm.clauses} == {"outage_day_waiver", "outage_period_waiver"}
+    terms = xj.terms()
+    assert terms.repair_deadline.hours == 4
+    assert terms.strike_termination.threshold == 3
+    assert qm.terms().outage_period_waiver.min_monthly_hours == 72
+    assert [u.code for u in qm.units] == ["QMGA"]
+
+
+def test_reload_updates_by_code(contracts, tmp_path):
+    path = tmp_path / "q.toml"
+    text = (contracts["QMGA-JWT-2025"].source_toml
+            .replace("service_start = 2025-06-01", "service_start = 2025-07-01")
+            .replace("service_end = 2028-05-31", "service_end = 2028-06-30"))
+    path.write_text(text, encoding="utf-8")
+    load_contracts([path], ACTOR)
+    assert db.session.execute(select(func.count()).select_from(Contract)).scalar_one() == 2
+    contract = db.session.execute(select(Contract).where(Contract.code == "QMGA-JWT-2025")).scalar_one()
+    assert contract.service_start.isoformat() == "2025-07-01"
+
+
+def test_other_numbers_and_phones(app, tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text(OTHER, encoding="utf-8")
+    (contract,) = load_contracts([path], ACTOR)
+    terms = contract.terms()
+    assert terms.repair_deadline.hours == 2
+    assert terms.incident_penalty.percent_of_total == Decimal("2.5")
+    assert terms.strike_termination.threshold == 2
+    assert db.session.execute(select(UnitPhone.phone)).scalar_one() == "+8613800000001"
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (('cards = 10', 'cards = 0'), "cards"),
+        (('hours = 2', 'hours = -2'), "hours"),
+        (('[clauses.repair_deadline]', '[clauses.repair_dedline]'), "repair_dedline"),
+        (('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"'), "timezone"),
+        (('service_end = 2025-12-31', 'service_end = 2024-12-31'), "service_end"),
+        (('code = "TEST-2H"', ''), "code"),
+        (('phones = ["+86 138-0000-0001"]', 'phones = ["call me"]'), "phone"),
+        (('total_amount = "100000.00"', 'total_amount = = 1'), "TOML"),
+    ],
+)
+def test_bad_contract_files_are_refused(app, tmp_path, change, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(OTHER.replace(*change), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as exc:
+        load_contracts([path], ACTOR)
+    assert any(fragment in e for e in exc.value.errors), exc.value.errors
+    assert db.session.execute(select(func.count()).select_from(Contract)).scalar_one() == 0
+
+
+def test_folder_is_all_or_nothing(app, tmp_path):
+    (tmp_path / "a.toml").write_text(OTHER, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(OTHER.replace('code = "TEST-2H"', 'code = "B"').replace("cards = 10", "cards = x"),
+                                     encoding="utf-8")
+    with pytest.raises(ValidationFailed):
+        load_contracts([tmp_path], ACTOR)
+    assert db.session.execute(select(func.count()).select_from(Unit)).scalar_one() == 0
+
+
+def test_cli_load_contracts(runner, app, tmp_path):
+    result = runner.invoke(args=["load-contracts", "config/contracts"])
+    assert result.exit_code == 0, result.output
+    assert "loaded QMGA-JWT-2025" in result.output and "loaded XJGAT-POOL-2025" in result.output
+    missing = runner.invoke(args=["load-contracts", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_init_db_is_safe_twice(runner):
+    for _ in range(2):
+        result = runner.invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
