@@ -1,0 +1,346 @@
+"""The monthly report as an A4 PDF ready to sign: every figure, the clause that produced it, the charts,
+and a signature and seal block for both parties.
+
+fpdf2 embeds a subset of WenQuanYi Micro Hei (from the pinned package paperang-p2-fonts-cjk), so the
+Chinese is rendered and extractable on any machine; see docs/reports.md. Tables are written row by
+row with plain cells, which keeps a 10,000-incident month fast and small.
+"""
+from __future__ import annotations
+
+import calendar
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import TextMode, XPos, YPos
+
+from desk.reports.charts import HEIGHT, WIDTH, all_charts
+from desk.reports.hashing import report_hash
+from desk.reports.labels import CAUSES, KINDS, TOTALS, clause_of, local_text, money, number, rules_of, words
+from desk.reports.meta import ReportMeta
+
+FAMILY = "WenQuanYi Micro Hei"  # the name the SVG charts ask for, too
+INK, MUTED, LINE, RED, HEAD = (31, 41, 55), (107, 114, 128), (209, 213, 219), (192, 0, 0), (226, 234, 246)
+ROW = 5.2  # mm, one table row
+
+
+def font_path() -> Path:
+    """The CJK font shipped by the pinned package (Apache-2.0, WenQuanYi Board of Trustees)."""
+    return Path(str(files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"))
+
+
+class _Document(FPDF):
+    def __init__(self, report: dict, meta: ReportMeta):
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.report, self.meta, self.w_ = report, meta, words(meta.lang)
+        self.tz = report["timezone"]
+        self.digest = report_hash(report)
+        self.marked = report["provisional"] or not report["final"]
+        self.add_font(FAMILY, "", font_path())
+        self.set_margins(15, 20, 15)
+        self.set_auto_page_break(True, margin=20)
+        self.set_title(f'{self.w_["report"]} {report["contract"]} {report["month"]}')
+        self.set_author(meta.carrier)
+        self.set_subject(meta.title)
+        self.set_creation_date(meta.generated_at)
+        self.set_font(FAMILY, size=9)
+        self.table_header = None  # redrawn at the top of each page while a table runs
+
+    # -- on every page -------------------------------------------------------------------------
+    def header(self):
+        w = self.w_
+        self.set_xy(15, 8)
+        self.set_font(FAMILY, size=7.5)
+        self.set_text_color(*MUTED)
+        self.cell(120, 4, f'{self.meta.customer} · {self.report["contract"]} · {self.report["month"]}')
+        if self.marked:  # 临时 on every page while a figure may still change
+            self.set_text_color(*RED)
+            self.set_draw_color(*RED)
+            self.set_x(195 - 40)
+            self.cell(40, 5, f'{w["provisional"]}' + ("" if self.meta.lang == "en" else " PROVISIONAL"),
+                      border=1, align="C")
+        self.set_draw_color(*LINE)
+        self.line(15, 14.5, 195, 14.5)
+        self.set_text_color(*INK)
+        self.set_xy(15, 20)
+        if self.table_header:
+            self.table_header()
+
+    def footer(self):
+        w = self.w_
+        self.set_draw_color(*LINE)
+        self.line(15, 281, 195, 281)
+        self.set_font(FAMILY, size=6.5)
+        self.set_text_color(*MUTED)
+        self.set_xy(15, 282)
+        self.cell(150, 3.5, f'{w["hash"]} {self.digest}')
+        self.set_xy(15, 285.5)
+        self.cell(150, 3.5, f'{w["as_of"]} {local_text(self.report["as_of"], self.tz, True)} ({self.tz})'
+                            f' · {w["generated_at"]} {local_text(self.meta.generated_at, self.tz, True)}')
+        self.set_font(FAMILY, size=8)
+        self.set_text_color(*INK)
+        self.set_xy(135, 284)
+        self.cell(60, 4, w["page"].format(n=self.page_no(), m="{nb}"), align="R")  # {nb}: fpdf2's alias
+
+    # -- building blocks -------------------------------------------------------------------------
+    def bold(self):
+        """WenQuanYi Micro Hei has one weight: headings are filled and stroked (in a q/Q context)."""
+        return self.local_context(text_mode=TextMode.FILL_STROKE, line_width=0.18, draw_color=INK)
+
+    def section(self, title: str, need: float = 30) -> None:
+        if self.get_y() + need > self.page_break_trigger:
+            self.add_page()
+        self.ln(3)
+        self.set_font(FAMILY, size=12)
+        self.set_text_color(*INK)
+        with self.bold():
+            self.cell(0, 7, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_draw_color(*LINE)
+        self.line(15, self.get_y(), 195, self.get_y())
+        self.ln(1.5)
+
+    def paragraph(self, text: str, colour=INK, size: float = 9) -> None:
+        self.set_font(FAMILY, size=size)
+        self.set_text_color(*colour)
+        self.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(*INK)
+
+    def row(self, widths, values, aligns=None, size: float = 8, fill=False, height: float = ROW) -> None:
+        if self.get_y() + height > self.page_break_trigger:
+            self.add_page()  # header() repeats the table header
+        self.set_font(FAMILY, size=size)
+        for i, (width, value) in enumerate(zip(widths, values)):
+            self.cell(width, height, str(value), border="B", align=(aligns[i] if aligns else "L"), fill=fill)
+        self.ln(height)
+
+    def head(self, widths, labels, aligns=None, size: float = 7.5) -> None:
+        """A table header of one or two lines (label, then the clause)."""
+        two = any("\n" in label for label in labels)
+        height = ROW * (1.7 if two else 1)
+        if self.get_y() + height + ROW > self.page_break_trigger:
+            self.add_page()
+        self.set_font(FAMILY, size=size)
+        self.set_fill_color(*HEAD)
+        self.set_draw_color(*LINE)
+        x, y = self.get_x(), self.get_y()
+        for i, (width, label) in enumerate(zip(widths, labels)):
+            self.set_xy(x, y)
+            self.multi_cell(width, height / (label.count("\n") + 1), label, border=0, fill=True,
+                            align=(aligns[i] if aligns else "L"), new_x=XPos.RIGHT, new_y=YPos.TOP)
+            x += width
+        self.set_xy(self.l_margin, y + height)
+
+
+def _title_block(pdf: _Document) -> None:
+    w, report, meta = pdf.w_, pdf.report, pdf.meta
+    pdf.set_font(FAMILY, size=18)
+    with pdf.bold():
+        pdf.cell(0, 10, f'{w["report"]} · {report["month"]}', new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FAMILY, size=10.5)
+    pdf.set_text_color(*MUTED)
+    pdf.multi_cell(0, 5.5, meta.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+    pdf.ln(2)
+    if pdf.marked:
+        reasons = [w["provisional_cause"]] if report["provisional"] else []
+        if not report["final"]:
+            reasons.append(w["provisional_open"])
+        pdf.set_draw_color(*RED)
+        pdf.set_text_color(*RED)
+        pdf.set_font(FAMILY, size=9.5)
+        pdf.multi_cell(0, 5.5, "\n".join(reasons), border=1, padding=(1.5, 3),
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(*INK)
+        pdf.ln(2)
+    year, month = (int(p) for p in report["month"].split("-"))
+    month_span = f'{report["month"]}-01 – {report["month"]}-{calendar.monthrange(year, month)[1]:02d}'
+    status = w["final"] if report["final"] else w["provisional"]
+    pairs = [
+        (w["contract"], report["contract"], w["month"], month_span),
+        (w["customer"], meta.customer, w["as_of"], f'{local_text(report["as_of"], pdf.tz, True)}'),
+        (w["carrier"], meta.carrier, w["timezone"], pdf.tz),
+        (w["total_amount"], f'{money(meta.total_amount)} {w["yuan"]}', w["status"], status),
+        (w["cards"], str(meta.cards), w["monthly_fee"],
+         f'{money(meta.monthly_fee)} {w["yuan"]}' if meta.monthly_fee is not None else "—"),
+    ]
+    for label1, value1, label2, value2 in pairs:
+        pdf.set_font(FAMILY, size=8.5)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(22, 6, label1)
+        pdf.set_text_color(*INK)
+        pdf.cell(78, 6, value1)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(20, 6, label2)
+        pdf.set_text_color(*RED if label2 == w["status"] and pdf.marked else INK)
+        pdf.cell(60, 6, value2, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+
+
+def _figure(kind: str, value, w: dict) -> str:
+    if kind == "bool":
+        return w["exists"] if value else w["not_exists"]
+    if kind == "money":
+        return f'{money(value)} {w["yuan"]}'
+    if kind == "hours":
+        return f'{value} {w["hours"]}'
+    return str(value)
+
+
+def _totals(pdf: _Document) -> None:
+    w, meta, totals = pdf.w_, pdf.meta, pdf.report["totals"]
+    pdf.section(w["totals"], need=ROW * 16)
+    widths, aligns = [70, 55, 55], ["L", "R", "L"]
+    pdf.head(widths, [w["item"], w["value"], "  " + w["clause"]], aligns)
+    present = rules_of(meta)
+    for key, rules, kind in TOTALS:
+        clause = clause_of(meta, rules)
+        applies = not rules or any(rule in present for rule in rules) or key == "outage_hours"
+        pdf.set_text_color(*(INK if applies else MUTED))
+        pdf.row(widths, [w[key], _figure(kind, totals[key], w), "  " + (clause or ("" if not rules else
+                                                                                   w["no_clause"]))],
+                aligns, size=8.5)
+    pdf.set_text_color(*INK)
+    pdf.ln(2)
+    # the clauses in words: cumulative outage vs 72 h (6.3), strikes vs three (六.(六))
+    if meta.period_waiver_hours is not None:
+        reached = totals["period_waiver_total"] != "0.00"
+        result = (w["period_yes"].format(amount=money(totals["period_waiver_total"])) if reached
+                  else w["period_no"])
+        pdf.paragraph(w["period_text"].format(h=totals["outage_hours"], t=number(meta.period_waiver_hours),
+                                              clause=meta.clause("R5"), result=result))
+    if meta.strike_threshold is not None:
+        args = dict(n=totals["strikes_to_date"], t=meta.strike_threshold, clause=meta.clause("R3"))
+        if totals["termination_right"]:
+            pdf.paragraph(w["termination_text"].format(refund=money(totals["termination_refund"]),
+                                                       penalty=money(totals["termination_penalty"]), **args),
+                          colour=RED)
+        else:
+            pdf.paragraph(w["no_termination_text"].format(**args))
+
+
+def _charts(pdf: _Document) -> None:
+    charts = list(all_charts(pdf.report, pdf.meta).values())
+    width = 88.5
+    height = width * HEIGHT / WIDTH
+    pdf.section(pdf.w_["charts"], need=height + 15)
+    for index in range(0, len(charts), 2):
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+        y = pdf.get_y()
+        for column, svg in enumerate(charts[index:index + 2]):
+            pdf.image(svg.encode("utf-8"), x=15 + column * (width + 3), y=y, w=width)
+        pdf.set_y(y + height + 3)
+
+
+def _incidents(pdf: _Document) -> None:
+    w, meta, tz = pdf.w_, pdf.meta, pdf.tz
+    kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
+    r1, r2 = clause_of(meta, ("R1",)), clause_of(meta, ("R2",))
+    deadline = f'{w["deadline"]} {number(meta.repair_deadline_hours)}h' if r1 else w["deadline"]
+    widths = [14, 23, 23, 23, 14, 19, 10, 13, 14, 13, 14]
+    aligns = ["L", "L", "L", "L", "L", "L", "R", "R", "C", "C", "R"]
+    labels = [w["id"], w["reported_at"], w["started_at"], w["restored_at"], w["kind"], w["cause"],
+              w["cards_short"], w["repair_hours"].replace("（", "\n（").replace(" (", "\n("),
+              f"{deadline}\n{r1}" if r1 else deadline, w["strike_number"],
+              f'{w["penalty"]}\n{r2}' if r2 else w["penalty"]]
+    pdf.section(w["incidents"], need=ROW * 4)
+    pdf.set_font(FAMILY, size=8)
+    pdf.set_text_color(*MUTED)
+    pdf.cell(0, 5, w["local_time_note"].format(tz=tz) + " · " + w["unconfirmed_note"], new_x=XPos.LMARGIN,
+             new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+    incidents = pdf.report["incidents"]
+    if not incidents:
+        pdf.paragraph(w["no_incidents"])
+        return
+    pdf.head(widths, labels, aligns, size=7)
+    pdf.table_header = lambda: pdf.head(widths, labels, aligns, size=7)
+    for i in incidents:
+        met = i["repair_deadline_met"]
+        pdf.row(widths, [
+            i.get("external_id") or i["id"],
+            local_text(i["reported_at"], tz), local_text(i["started_at"], tz), local_text(i["restored_at"], tz),
+            kinds.get(i["kind"], i["kind"]),
+            causes.get(i["cause"], i["cause"]) + ("" if i["cause_confirmed"] else " *"),
+            i["affected_cards"], i["repair_hours"] or (w["open"] if i["restored_at"] is None else ""),
+            "" if met is None else w["met"] if met else w["missed"],
+            i["strike_number"] or "", money(i["penalty"]),
+        ], aligns, size=7)
+    pdf.table_header = None
+
+
+def _waivers(pdf: _Document) -> None:
+    w, meta, totals = pdf.w_, pdf.meta, pdf.report["totals"]
+    if not meta.has_waivers and not totals["day_waivers"]:
+        return
+    clause = meta.clause("R4")
+    widths, aligns = [60, 60, 60], ["L", "R", "L"]
+    pdf.section(f'{w["day_waivers"]}（{clause}）' if meta.lang == "zh" else f'{w["day_waivers"]} ({clause})',
+                need=ROW * 4)
+    pdf.head(widths, [w["date"], w["amount"], "  " + w["clause"]], aligns)
+    pdf.table_header = lambda: pdf.head(widths, [w["date"], w["amount"], "  " + w["clause"]], aligns)
+    for waiver in totals["day_waivers"]:
+        pdf.row(widths, [waiver["date"], f'{money(waiver["amount"])} {w["yuan"]}', "  " + clause], aligns)
+    pdf.table_header = None
+    for key, rules in (("day_waiver_total", ("R4",)), ("period_waiver_total", ("R5",)),
+                       ("waiver_total", ("R4", "R5"))):
+        pdf.row(widths, [w[key], f'{money(totals[key])} {w["yuan"]}', "  " + clause_of(meta, rules)], aligns)
+
+
+def _payments(pdf: _Document) -> None:
+    w, meta = pdf.w_, pdf.meta
+    payments = meta.payments()
+    if not payments and not meta.has_strikes:
+        return
+    widths, aligns = [45, 45, 90], ["L", "R", "L"]
+    pdf.section(w["payments"], need=ROW * 4)
+    if not payments:
+        pdf.paragraph(w["no_rows"])
+        return
+    pdf.head(widths, [w["paid_at"], w["amount"], "  " + w["note"]], aligns)
+    for payment in payments:
+        pdf.row(widths, [local_text(payment.paid_at, pdf.tz), f'{money(payment.amount)} {w["yuan"]}',
+                         "  " + payment.note], aligns)
+    total = sum((p.amount for p in payments), Decimal("0"))
+    pdf.row(widths, [w["sum"], f'{money(total)} {w["yuan"]}', ""], aligns)
+
+
+def _signatures(pdf: _Document) -> None:
+    w, meta = pdf.w_, pdf.meta
+    pdf.section(w["signatures"], need=70)
+    top = pdf.get_y() + 2
+    for column, (party, name) in enumerate(((w["customer"], meta.customer), (w["carrier"], meta.carrier))):
+        x = 15 + column * 92
+        pdf.set_xy(x, top)
+        pdf.set_font(FAMILY, size=10)
+        with pdf.bold():
+            pdf.multi_cell(86, 5.5, f"{party}：{name}" if meta.lang == "zh" else f"{party}: {name}",
+                           new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_font(FAMILY, size=9.5)
+        pdf.set_draw_color(*INK)
+        y = top + 16
+        for label in (w["sign"], w["seal"], w["sign_date"]):
+            pdf.set_xy(x, y)
+            pdf.cell(16, 6, f"{label}：" if meta.lang == "zh" else f"{label}:")
+            pdf.line(x + 16, y + 5.5, x + 52, y + 5.5)
+            y += 14
+        pdf.set_draw_color(*LINE)
+        pdf.set_dash_pattern(dash=1.2, gap=1.2)
+        pdf.ellipse(x + 56, top + 14, 30, 30)  # where the seal goes
+        pdf.set_dash_pattern()
+    pdf.set_y(top + 62)
+
+
+def render_pdf(report: dict, meta: ReportMeta) -> bytes:
+    """The signed-ready PDF of one month; its footer carries report_hash(report) and the as-of time."""
+    pdf = _Document(report, meta)
+    pdf.add_page()
+    _title_block(pdf)
+    _totals(pdf)
+    _charts(pdf)
+    _incidents(pdf)
+    _waivers(pdf)
+    _payments(pdf)
+    _signatures(pdf)
+    return bytes(pdf.output())

@@ -1,0 +1,100 @@
+"""The PDF ready to sign: what pdftotext reads back, the 临时 mark on every page, and a picture of page 1."""
+import re
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from desk.reports.hashing import report_hash
+from desk.reports.labels import TOTALS, money, words
+from desk.reports.pdf_report import render_pdf
+
+from .conftest import ARTIFACTS, require_tool
+
+
+def pdf_text(data: bytes, tmp_path) -> list[str]:
+    """The pages' text in layout mode (pdftotext)."""
+    tool = require_tool("pdftotext")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    out = subprocess.run([tool, "-layout", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True)
+    return out.stdout.decode("utf-8").rstrip("\f").split("\f")
+
+
+def figure(kind, value, w):
+    return {"bool": w["exists"] if value else w["not_exists"], "money": money(value) if kind == "money" else "",
+            "hours": str(value), "int": str(value)}[kind] or str(value)
+
+
+def test_starts_as_a_pdf(qmga_june):
+    assert render_pdf(*qmga_june).startswith(b"%PDF-")
+
+
+def test_text_gives_back_customer_month_and_every_total(any_report, tmp_path):
+    report, meta = any_report
+    pages = pdf_text(render_pdf(report, meta), tmp_path)
+    text = "\n".join(pages)
+    w = words("zh")
+    assert meta.customer in text and meta.carrier in text
+    assert report["month"] in text and report["contract"] in text
+    for key, _, kind in TOTALS:
+        line = rf"^\s*{re.escape(w[key])}\s+{re.escape(figure(kind, report['totals'][key], w))}\b"
+        assert re.search(line, text, re.M), f"{key} not found as {figure(kind, report['totals'][key], w)}"
+    assert report_hash(report) in text
+
+
+def test_qmga_day_waivers_by_date_with_clause_6_3(qmga_june, tmp_path):
+    text = "\n".join(pdf_text(render_pdf(*qmga_june), tmp_path))
+    for day, amount in (("2025-06-03", "545.00"), ("2025-06-05", "545.00"), ("2025-06-06", "545.00"),
+                        ("2025-06-12", "54.50")):
+        assert re.search(rf"^\s*{day}\s+{amount} 元\s+6\.3\s*$", text, re.M), day
+    assert "本月累计中断 13.48 小时，阈值 72 小时（6.3）" in text
+    assert "临时" not in text  # a final, confirmed month carries no provisional mark
+
+
+def test_xjgat_termination_right_penalties_and_payments(xjgat_july, tmp_path):
+    report, meta = xjgat_july
+    pages = pdf_text(render_pdf(report, meta), tmp_path)
+    text = re.sub(r"\s+", " ", "\n".join(pages))
+    assert "甲方有权终止合同" in text and "191,820.00" in text and "六.(六)" in text
+    assert "四.(三)" in text and "6,394.00" in text
+    assert "2025-04-15 10:00 191,820.00 元 合同签订后支付30%" in text
+    assert "2025-07-15 14:00" in text  # the strike, in Asia/Shanghai time
+    assert "截至 2025-07-20 12:00:00 (Asia/Shanghai)" in text
+
+
+def test_provisional_mark_and_page_numbers_on_every_page(xjgat_july, tmp_path):
+    report, meta = xjgat_july
+    many = [dict(report["incidents"][0], id=n) for n in range(300)]  # enough for several pages
+    pages = pdf_text(render_pdf(dict(report, incidents=many), meta), tmp_path)
+    assert len(pages) > 3
+    for n, page in enumerate(pages, 1):
+        assert "临时" in page, n
+        assert f"第{n}页/共{len(pages)}页" in page.replace(" ", "")  # pdftotext drops the thin spaces
+        assert report_hash(dict(report, incidents=many)) in page
+
+
+def test_not_final_alone_is_marked(qmga_june, tmp_path):
+    report, meta = qmga_june
+    pages = pdf_text(render_pdf(dict(report, final=False), meta), tmp_path)
+    assert all("临时" in page for page in pages)
+
+
+def test_english(xjgat_july, tmp_path):
+    report, meta = xjgat_july
+    text = "\n".join(pdf_text(render_pdf(report, replace(meta, lang="en")), tmp_path))
+    assert "Monthly SLA report" in text and "PROVISIONAL" in text and "Page 1 of" in text
+    assert meta.customer in text
+
+
+def test_page_one_as_png(xjgat_july, qmga_june, tmp_path):
+    """Saved for a person to look at: tests/artifacts/report-page1.png (and the QMGA month)."""
+    tool = require_tool("pdftoppm")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, (report, meta) in (("report-page1", xjgat_july), ("report-qmga-page1", qmga_june)):
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(render_pdf(report, meta))
+        subprocess.run([tool, "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", str(path),
+                        str(ARTIFACTS / name)], check=True)
+        png = (ARTIFACTS / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 20_000
