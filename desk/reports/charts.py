@@ -71,8 +71,11 @@ class _Plot:
     def threshold(self, value: float, label: str) -> None:
         """The contract's line: dashed red, labelled above its right end."""
         y = self.y(value)
+        width = 12 * _width(label) + 6
         self.parts.append(_line(self.x0, y, self.x1, y, RED, 1.4, "6 4"))
-        self.parts.append(_text(self.x1 - 2, y - 5, label, 12, "end", RED))
+        self.parts.append(f'<rect x="{self.x1 - width:.1f}" y="{y - 18:.1f}" width="{width:.1f}" height="15" '
+                          f'rx="3" fill="#ffffff" fill-opacity="0.85"/>')  # legible over dense marks
+        self.parts.append(_text(self.x1 - 3, y - 6, label, 12, "end", RED))
 
     def legend(self, items: list[tuple[str, str, bool]]) -> None:
         """Swatches under the title: (colour, label, hollow)."""
@@ -191,20 +194,25 @@ def repair_times_chart(report: dict, meta: ReportMeta) -> str:
         return plot.x0 + (plot.x1 - plot.x0) * share
 
     _month_axis(plot, days, lambda day: x_of(start + timedelta(days=day - 0.5)))
-    stems = len(restored) <= 60
-    seen: set[tuple[int, int, str]] = set()  # thousands of incidents: one dot a pixel and colour
+    stems, dense = len(restored) <= 60, len(restored) > 300
+    seen: set[tuple[int, int, str]] = set()
     for incident in restored:
-        x = x_of(local(incident["reported_at"], report["timezone"]))
+        at = local(incident["reported_at"], report["timezone"])
+        x = x_of(datetime(at.year, at.month, at.day, 12) if dense else at)
         y = plot.y(float(incident["repair_hours"]))
         met = incident.get("repair_deadline_met")
         colour = GREY if met is None else GREEN if met else RED
-        key = (round(x), round(y), colour)
-        if key in seen:
+        key = (round(x), round(y / 3) if dense else round(y), colour)
+        if key in seen:  # a busy month: one mark a day and 3 px of repair time (≤ ~1,800 marks)
             continue
         seen.add(key)
         if stems:
             plot.parts.append(_line(x, plot.y0, x, y, colour, 1.2))
-        plot.parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="{colour}"/>')
+        if dense:
+            plot.parts.append(f'<rect x="{x - 4:.1f}" y="{y - 1.5:.1f}" width="8" height="3" fill="{colour}" '
+                              f'fill-opacity="0.7"/>')
+        else:
+            plot.parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="{colour}"/>')
     if threshold is not None:
         legend = [(GREEN, w["legend_met"], False), (RED, w["legend_missed"], False)]
         if any(c == GREY for _, _, c in seen):
@@ -262,13 +270,20 @@ def strikes_chart(report: dict, meta: ReportMeta) -> str:
         y = plot.y(n)
     steps.append(f"{x_of(min(as_of, end)):.1f},{y:.1f}")
     plot.parts.append(f'<polyline points="{" ".join(steps)}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
+    labelled = len(strikes) <= 12
+    seen: set[tuple[int, int, bool]] = set()  # hundreds of strikes: one marker every 4 px
     for at, n, provisional in strikes:
         colour = AMBER if provisional else BLUE
         fill = "#ffffff" if provisional else colour
         cx, cy = x_of(at), plot.y(n)
+        key = (round(cx / 4), round(cy / 4), provisional)
+        if key in seen:
+            continue
+        seen.add(key)
         plot.parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{fill}" stroke="{colour}" '
                           f'stroke-width="1.8"/>')
-        plot.parts.append(_text(cx - 7, cy - 6, f"#{n}", 11, "end", INK))
+        if labelled:
+            plot.parts.append(_text(cx - 7, cy - 6, f"#{n}", 11, "end", INK))
     legend = [(BLUE, w["strike_number"], False)]
     if any(p for _, _, p in strikes):
         legend.append((AMBER, w["legend_provisional"], True))
@@ -279,13 +294,14 @@ def strikes_chart(report: dict, meta: ReportMeta) -> str:
 
 
 def all_charts(report: dict, meta: ReportMeta) -> dict[str, str]:
-    """Every chart that applies to the contract, by name: daily, cumulative, repair, strikes."""
-    charts = {
-        "daily": daily_outage_chart(report, meta),
-        "cumulative": cumulative_outage_chart(report, meta),
-        "repair": repair_times_chart(report, meta),
-    }
+    """Every chart that applies to the contract, by name, those with the contract's lines first."""
+    drawn = [
+        ("daily", daily_outage_chart, meta.day_waiver_hours is not None),
+        ("cumulative", cumulative_outage_chart, meta.period_waiver_hours is not None),
+        ("repair", repair_times_chart, meta.repair_deadline_hours is not None),
+    ]
     if meta.has_strikes:
-        charts["strikes"] = strikes_chart(report, meta)
-    return charts
+        drawn.append(("strikes", strikes_chart, True))
+    drawn.sort(key=lambda item: not item[2])
+    return {name: chart(report, meta) for name, chart, _ in drawn}
 

@@ -103,16 +103,31 @@ class _Document(FPDF):
     def paragraph(self, text: str, colour=INK, size: float = 9) -> None:
         self.set_font(FAMILY, size=size)
         self.set_text_color(*colour)
-        self.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
 
-    def row(self, widths, values, aligns=None, size: float = 8, fill=False, height: float = ROW) -> None:
+    def row(self, widths, values, aligns=None, size: float = 8, height: float = ROW) -> None:
+        """One table row: plain text() calls and a rule, much cheaper than cell() for 10,000 rows."""
         if self.get_y() + height > self.page_break_trigger:
             self.add_page()  # header() repeats the table header
-        self.set_font(FAMILY, size=size)
+        if self.font_size_pt != size or self.font_family != FAMILY.lower():
+            self.set_font(FAMILY, size=size)
+        x, y = self.l_margin, self.get_y()
+        baseline = y + 0.5 * height + 0.3 * self.font_size
         for i, (width, value) in enumerate(zip(widths, values)):
-            self.cell(width, height, str(value), border="B", align=(aligns[i] if aligns else "L"), fill=fill)
-        self.ln(height)
+            text = str(value)
+            if text:
+                align = aligns[i] if aligns else "L"
+                if align == "L":
+                    left = x + self.c_margin
+                else:
+                    room = width - self.get_string_width(text) - (2 * self.c_margin if align == "R" else 0)
+                    left = x + self.c_margin + (room if align == "R" else room / 2)
+                self.text(left, baseline, text)
+            x += width
+        self.set_draw_color(*LINE)
+        self.line(self.l_margin, y + height, x, y + height)
+        self.set_xy(self.l_margin, y + height)
 
     def head(self, widths, labels, aligns=None, size: float = 7.5) -> None:
         """A table header of one or two lines (label, then the clause)."""
@@ -197,9 +212,9 @@ def _totals(pdf: _Document) -> None:
         clause = clause_of(meta, rules)
         applies = not rules or any(rule in present for rule in rules) or key == "outage_hours"
         pdf.set_text_color(*(INK if applies else MUTED))
-        pdf.row(widths, [w[key], _figure(kind, totals[key], w), "  " + (clause or ("" if not rules else
-                                                                                   w["no_clause"]))],
-                aligns, size=8.5)
+        if not clause and rules and key != "outage_hours":  # outage_hours is given for every contract
+            clause = w["no_clause"]
+        pdf.row(widths, [w[key], _figure(kind, totals[key], w), "  " + clause], aligns, size=8.5)
     pdf.set_text_color(*INK)
     pdf.ln(2)
     # the clauses in words: cumulative outage vs 72 h (6.3), strikes vs three (六.(六))
