@@ -60,7 +60,8 @@ def main(kind: str = "pdf") -> None:
     data = render(report, meta)
     took = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{kind}: {len(report['incidents'])} incidents, {len(data) / 1e6:.1f} MB, {took:.2f} s, peak RSS {peak:.0f} MB")
+    print(f"{kind}: {len(report['incidents'])} incidents, {len(data) / 1e6:.1f} MB, {took:.2f} s, "
+          f"peak RSS {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ import re
 import subprocess
 from dataclasses import replace
 
-import pytest
 
 from desk.reports.hashing import report_hash
 from desk.reports.labels import TOTALS, money, words
@@ -98,3 +97,8 @@ def test_page_one_as_png(xjgat_july, qmga_june, tmp_path):
                         str(ARTIFACTS / name)], check=True)
         png = (ARTIFACTS / f"{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 20_000
+
+
+def test_same_report_same_bytes(qmga_june):
+    """A frozen month re-rendered is byte for byte the document that was signed."""
+    assert render_pdf(*qmga_june) == render_pdf(*qmga_june)
