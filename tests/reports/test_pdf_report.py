@@ -3,7 +3,6 @@ import re
 import subprocess
 from dataclasses import replace
 
-
 from desk.reports.hashing import report_hash
 from desk.reports.labels import TOTALS, money, words
 from desk.reports.pdf_report import render_pdf
