@@ -45,4 +45,12 @@ def create_app(config: dict | str | None = None) -> Flask:
     from desk.cli import register_cli
 
     register_cli(app)
+
+    from desk.web import init_web
+
+    init_web(app)
+
+    from desk.demo import register_cli as register_demo_cli
+
+    register_demo_cli(app)
     return app

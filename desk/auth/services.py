@@ -4,15 +4,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
 from desk.db import transaction
-from desk.errors import ValidationFailed
+from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
-from desk.models import ROLES, ApiToken, Contract, Unit, User, utcnow
+from desk.models import ROLES, ApiToken, Contract, LoginAttempt, Unit, User, utcnow
 
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "desk_"
@@ -129,3 +130,83 @@ def visible_contract_ids(user: User) -> set[int] | None:
     if user.role == "admin":
         return None
     return {c.id for c in user.contracts}
+
+
+# The login rate limit. Attempts live in the database, so every worker counts the same rows.
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDR = 20
+
+
+class TooManyAttempts(DeskError):
+    status = 429
+
+
+def _failures_since(column, value: str, since: datetime) -> int:
+    last_success = db.session.execute(
+        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded.is_(True))
+    ).scalar()
+    if last_success is not None and last_success > since:
+        since = last_success  # a successful sign-in clears earlier failures
+    return db.session.execute(
+        select(func.count()).select_from(LoginAttempt)
+        .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
+    ).scalar_one()
+
+
+def login(username: str, password: str, remote_addr: str = "", *, now: datetime | None = None) -> User:
+    """Check a sign-in, record the attempt, and refuse while too many recent ones failed."""
+    now = now or utcnow()
+    username = (username or "").strip()[:80]
+    remote_addr = (remote_addr or "")[:64]
+    since = now - LOGIN_WINDOW
+    if (_failures_since(LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
+            or (remote_addr and _failures_since(LoginAttempt.remote_addr, remote_addr, since)
+                >= MAX_FAILURES_PER_ADDR)):
+        raise TooManyAttempts(
+            f"too many failed sign-ins; try again in {int(LOGIN_WINDOW.total_seconds() // 60)} minutes")
+    user = authenticate(username, password)
+    with transaction() as session:
+        session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=now, succeeded=user is not None))
+    if user is None:
+        raise ValidationFailed("wrong username or password")
+    return user
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def set_user_active(actor: Actor, user_id: int, active: bool) -> User:
+    user = _user(user_id)
+    if actor.user_id == user.id and not active:
+        raise ValidationFailed("you cannot deactivate yourself")
+    with transaction():
+        before = {"active": user.active}
+        user.active = active
+        record(actor, "user.activated" if active else "user.deactivated", "user", user.id,
+               before=before, after={"active": active})
+    return user
+
+
+def reset_password(actor: Actor, user_id: int, password: str) -> User:
+    user = _user(user_id)
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters")
+    with transaction():
+        user.password_hash = hash_password(password)
+        record(actor, "user.password_reset", "user", user.id)
+    return user
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The language a signed-in user chose; kept on the user so it follows them to other devices."""
+    if locale not in ("zh", "en"):
+        raise ValidationFailed(f"language: {locale!r} is not offered")
+    with transaction():
+        before = {"locale": user.locale}
+        user.locale = locale
+        record(Actor.of_user(user), "user.locale_changed", "user", user.id, before=before, after={"locale": locale})

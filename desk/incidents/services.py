@@ -2,18 +2,26 @@
 checks the actor's right, writes the audit entry and queues notifications together."""
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from desk.audit.services import Actor, record, snapshot
 from desk.db import transaction
-from desk.errors import ValidationFailed
+from desk.auth.permissions import check_contract, check_incident, check_unit_for_filing
+from desk.errors import InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
-from desk.models import Incident, MaintenanceNotice, Ticket, Unit, utcnow
+from desk.models import (
+    Attachment, CauseProposal, Comment, Contract, Incident, MaintenanceNotice, Payment, TerminationDecision,
+    Ticket, Unit, User, utcnow,
+)
+from desk.models.users import CARRIER_ROLES
 from desk.outbox.services import enqueue, on_duty_engineers
-from desk.sla.incidents import KINDS, IncidentFacts, MaintenanceWindow
+from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
 from desk.sla.repair_deadline import repair_deadline_at
 
 INCIDENT_FIELDS = (
@@ -174,3 +182,520 @@ def maintenance_notice_for(contract_id: int, notice_at: datetime, window_start: 
         db.session.add(notice)
         db.session.flush()
     return notice
+
+
+# ---------------------------------------------------------------------------------------------
+# The desk's actions on an incident. Each checks the actor's right (when a person acts), refuses
+# an invalid transition with a message before anything is written, and ends in
+# after_incident_change inside one transaction.
+
+MAX_COMMENT = 4000
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+# Photos and documents a police terminal produces; the first bytes must match the claimed type.
+ATTACHMENT_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+    "text/plain": (),
+}
+CAUSE_PROPOSALS = tuple(c for c in CAUSES if c != "undetermined")
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def _check(actor: Actor, incident: Incident | None, action: str) -> Incident:
+    """People act within their role and scope; system actors (hotline, clock, CLI) are trusted."""
+    if actor.user is not None:
+        return check_incident(actor.user, incident, action)
+    if incident is None:
+        raise NotFound("no such incident")
+    return incident
+
+
+def _not_future(value: datetime, now: datetime, name: str) -> None:
+    if value > now + CLOCK_SKEW:
+        raise ValidationFailed(f"{name}: cannot be in the future")
+
+
+def _refuse(message: str) -> None:
+    raise InvalidTransition(message)
+
+
+def get_incident(incident_id: int) -> Incident | None:
+    return db.session.get(Incident, incident_id)
+
+
+def acknowledge(actor: Actor, incident: Incident, *, now: datetime | None = None) -> Incident:
+    """The carrier has taken the fault; the first engineer to take it is assigned."""
+    _check(actor, incident, "acknowledge")
+    now = _now(now)
+    if incident.status != "open":
+        _refuse(f"only an open incident can be acknowledged; this one is {incident.status}")
+    with transaction():
+        before = incident_snapshot(incident)
+        incident.status = "acknowledged"
+        incident.acknowledged_at = now
+        if incident.assigned_engineer_id is None and actor.user is not None and actor.user.is_carrier:
+            incident.assigned_engineer_id = actor.user.id
+        after_incident_change(incident, actor, "incident.acknowledged", before, at=now)
+    return incident
+
+
+def engineers_for(contract_id: int) -> list[User]:
+    from desk.models.users import user_contract
+
+    return list(db.session.execute(
+        select(User).join(user_contract, user_contract.c.user_id == User.id)
+        .where(user_contract.c.contract_id == contract_id, User.role.in_(CARRIER_ROLES), User.active.is_(True))
+        .order_by(User.display_name, User.username)
+    ).scalars())
+
+
+def assign(actor: Actor, incident: Incident, engineer_id: int, *, now: datetime | None = None) -> Incident:
+    _check(actor, incident, "assign")
+    now = _now(now)
+    if incident.status in ("merged", "confirmed"):
+        _refuse(f"a {incident.status} incident is not assigned any more")
+    engineer = next((e for e in engineers_for(incident.contract_id) if e.id == engineer_id), None)
+    if engineer is None:
+        raise ValidationFailed("engineer: not an active carrier engineer of this contract")
+    with transaction():
+        before = incident_snapshot(incident)
+        incident.assigned_engineer_id = engineer.id
+        after_incident_change(incident, actor, "incident.assigned", before, at=now)
+    return incident
+
+
+def set_started(actor: Actor, incident: Incident, started_at: datetime, *, now: datetime | None = None) -> Incident:
+    """When the interruption really began (R4/R5 count from it); never after the first report."""
+    _check(actor, incident, "set_started")
+    now = _now(now)
+    if incident.status in ("merged", "confirmed"):
+        _refuse(f"the times of a {incident.status} incident are settled; dispute the restoration first")
+    if started_at > incident.reported_at:
+        raise ValidationFailed("started_at: the interruption cannot begin after it was reported")
+    if incident.restored_at is not None and started_at > incident.restored_at:
+        _refuse("started_at: cannot be after the restoration")
+    with transaction():
+        before = incident_snapshot(incident)
+        incident.started_at = started_at
+        after_incident_change(incident, actor, "incident.started_set", before, at=now)
+    return incident
+
+
+def restore(actor: Actor, incident: Incident, restored_at: datetime | None = None, *,
+            now: datetime | None = None) -> Incident:
+    """Service is back; the unit is asked to confirm. 四.(三) is met iff restored_at ≤ the repair deadline."""
+    _check(actor, incident, "restore")
+    now = _now(now)
+    restored_at = restored_at or now
+    if incident.status not in ("open", "acknowledged"):
+        _refuse(f"only an open incident can be restored; this one is {incident.status}")
+    _not_future(restored_at, now, "restored_at")
+    if restored_at < incident.started_at:
+        _refuse("restored_at: cannot be before the interruption started")
+    with transaction():
+        before = incident_snapshot(incident)
+        incident.status = "restored"
+        incident.restored_at = restored_at
+        after_incident_change(incident, actor, "incident.restored", before, at=now)
+        _notify_unit(incident, f"restored:{restored_at.isoformat()}",
+                     f"【恢复】工单{_first_number(incident)} 已恢复，请登录确认或提出异议")
+    return incident
+
+
+def confirm_restoration(actor: Actor, incident: Incident, *, now: datetime | None = None) -> Incident:
+    _check(actor, incident, "confirm_restoration")
+    now = _now(now)
+    if incident.status != "restored":
+        _refuse(f"only a restored incident can be confirmed; this one is {incident.status}")
+    with transaction():
+        before = incident_snapshot(incident)
+        incident.status = "confirmed"
+        incident.confirmed_at = now
+        after_incident_change(incident, actor, "incident.restoration_confirmed", before, at=now)
+    return incident
+
+
+def dispute_restoration(actor: Actor, incident: Incident, reason: str, *, now: datetime | None = None) -> Incident:
+    """The unit says service is not back: the incident reopens and its clock runs again."""
+    _check(actor, incident, "dispute_restoration")
+    now = _now(now)
+    reason = (reason or "").strip()
+    if incident.status != "restored":
+        _refuse(f"only a restored incident can be disputed; this one is {incident.status}")
+    if not reason or len(reason) > MAX_COMMENT:
+        raise ValidationFailed(f"reason: say why, in 1 to {MAX_COMMENT} characters")
+    with transaction() as session:
+        before = incident_snapshot(incident)
+        incident.status = "open"
+        incident.restored_at = None
+        incident.confirmed_at = None
+        comment = Comment(incident_id=incident.id, author_id=actor.user_id, body=reason, created_at=now)
+        session.add(comment)
+        session.flush()
+        record(actor, "comment.added", "comment", comment.id, contract_id=incident.contract_id,
+               incident_id=incident.id, after={"body": reason}, at=now)
+        after_incident_change(incident, actor, "incident.restoration_disputed", before, at=now)
+        for engineer in on_duty_engineers(incident.contract_id):
+            enqueue(engineer.phone, f"【异议】工单{_first_number(incident)} 用户不认可恢复，已重新打开",
+                    f"incident:{incident.id}:disputed:{now.isoformat()}:user:{engineer.id}")
+    return incident
+
+
+def _pending_proposal(incident: Incident) -> CauseProposal | None:
+    return db.session.execute(
+        select(CauseProposal).where(CauseProposal.incident_id == incident.id, CauseProposal.status == "proposed")
+        .order_by(CauseProposal.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def cause_history(incident: Incident) -> list[CauseProposal]:
+    return list(db.session.execute(
+        select(CauseProposal).where(CauseProposal.incident_id == incident.id).order_by(CauseProposal.id)
+    ).scalars())
+
+
+def min_notice_hours(contract) -> Decimal | None:
+    """七.(五): the contract's minimum notice for planned maintenance, or None without the clause."""
+    clause = next((c for c in contract.clauses if c.name == "planned_maintenance"), None)
+    value = clause.params.get("min_notice_hours") if clause is not None else None
+    return Decimal(str(value)) if value is not None else None
+
+
+def notice_is_short(notice: MaintenanceNotice, contract) -> bool:
+    minimum = min_notice_hours(contract)
+    if minimum is None:
+        return False
+    return (notice.window_start - notice.notice_at) < timedelta(hours=float(minimum))
+
+
+def propose_cause(actor: Actor, incident: Incident, cause: str, evidence: str, *,
+                  maintenance_notice_id: int | None = None, now: datetime | None = None) -> CauseProposal:
+    """The carrier attributes the fault, with evidence; figures stay provisional until the unit confirms."""
+    _check(actor, incident, "propose_cause")
+    now = _now(now)
+    evidence = (evidence or "").strip()
+    errors = []
+    if incident.status == "merged":
+        _refuse("a merged incident has no cause of its own; attribute the incident it was merged into")
+    if cause not in CAUSE_PROPOSALS:
+        errors.append(f"cause: must be one of {', '.join(CAUSE_PROPOSALS)}")
+    if not evidence or len(evidence) > MAX_COMMENT:
+        errors.append(f"evidence: describe it in 1 to {MAX_COMMENT} characters")
+    notice = None
+    if cause == "planned_maintenance":
+        notice = db.session.get(MaintenanceNotice, maintenance_notice_id) if maintenance_notice_id else None
+        if notice is None or notice.contract_id != incident.contract_id:
+            errors.append("maintenance_notice: planned maintenance must link a notice of this contract")  # 七.(五)
+    elif maintenance_notice_id:
+        errors.append("maintenance_notice: only planned maintenance links a notice")
+    if errors:
+        raise ValidationFailed("the cause was not proposed", errors=errors)
+    with transaction() as session:
+        before = incident_snapshot(incident)
+        for earlier in session.execute(select(CauseProposal).where(
+                CauseProposal.incident_id == incident.id, CauseProposal.status == "proposed")).scalars():
+            earlier.status = "superseded"
+        proposal = CauseProposal(incident_id=incident.id, cause=cause, evidence=evidence,
+                                 maintenance_notice_id=notice.id if notice else None, status="proposed",
+                                 proposed_by_id=actor.user_id, proposed_at=now)
+        session.add(proposal)
+        incident.cause = cause
+        incident.cause_confirmed = False
+        incident.maintenance_notice_id = notice.id if notice else None
+        session.flush()
+        record(actor, "cause_proposal.created", "cause_proposal", proposal.id, contract_id=incident.contract_id,
+               incident_id=incident.id, after=snapshot(proposal, ("cause", "evidence", "maintenance_notice_id")),
+               at=now)
+        after_incident_change(incident, actor, "incident.cause_proposed", before, at=now)
+    return proposal
+
+
+def _decide_cause(actor: Actor, incident: Incident, action: str, note: str, now: datetime | None,
+                  *, confirmed: bool) -> CauseProposal:
+    _check(actor, incident, action)
+    now = _now(now)
+    note = (note or "").strip()
+    proposal = _pending_proposal(incident)
+    if proposal is None:
+        _refuse("there is no proposed cause to decide on")
+    if not confirmed and not note:
+        raise ValidationFailed("note: say why the cause is disputed")
+    if len(note) > MAX_COMMENT:
+        raise ValidationFailed(f"note: at most {MAX_COMMENT} characters")
+    with transaction():
+        before = incident_snapshot(incident)
+        proposal.status = "confirmed" if confirmed else "disputed"
+        proposal.decided_by_id, proposal.decided_at, proposal.decision_note = actor.user_id, now, note
+        if confirmed:
+            incident.cause_confirmed = True
+        else:
+            # A disputed cause is undetermined again, which counts against the carrier (spec §2).
+            incident.cause, incident.cause_confirmed, incident.maintenance_notice_id = "undetermined", False, None
+        record(actor, f"cause_proposal.{proposal.status}", "cause_proposal", proposal.id,
+               contract_id=incident.contract_id, incident_id=incident.id, after={"note": note}, at=now)
+        after_incident_change(incident, actor, f"incident.cause_{proposal.status}", before, at=now)
+    return proposal
+
+
+def confirm_cause(actor: Actor, incident: Incident, note: str = "", *, now: datetime | None = None) -> CauseProposal:
+    return _decide_cause(actor, incident, "confirm_cause", note, now, confirmed=True)
+
+
+def dispute_cause(actor: Actor, incident: Incident, note: str, *, now: datetime | None = None) -> CauseProposal:
+    return _decide_cause(actor, incident, "dispute_cause", note, now, confirmed=False)
+
+
+def merge(actor: Actor, survivor: Incident, duplicate: Incident, *, now: datetime | None = None) -> Incident:
+    """Several reports of one fault become one incident (六.(六) counts faults, not calls).
+
+    The survivor keeps the earliest report (the repair clock starts at the first one); the
+    duplicate stays, marked merged, so the evidence of every report is kept.
+    """
+    _check(actor, survivor, "merge")
+    _check(actor, duplicate, "merge")
+    now = _now(now)
+    if survivor.id == duplicate.id:
+        _refuse("an incident cannot be merged into itself")
+    if survivor.contract_id != duplicate.contract_id:
+        _refuse("incidents of different contracts cannot be merged")
+    for inc in (survivor, duplicate):
+        if inc.status in ("merged", "confirmed"):
+            _refuse(f"incident {inc.id} is {inc.status} and cannot take part in a merge")
+    if survivor.restored_at is not None and duplicate.reported_at > survivor.restored_at:
+        _refuse("the duplicate was reported after this incident was restored: it is another fault")
+    with transaction():
+        before_s, before_d = incident_snapshot(survivor), incident_snapshot(duplicate)
+        moved = list(duplicate.tickets)
+        for ticket in moved:
+            ticket.incident = survivor
+        survivor.reported_at = min(survivor.reported_at, duplicate.reported_at)
+        survivor.started_at = min(survivor.started_at, duplicate.started_at)
+        survivor.affected_cards = max(survivor.affected_cards, duplicate.affected_cards)
+        duplicate.status, duplicate.merged_into_id = "merged", survivor.id
+        after_incident_change(duplicate, actor, "incident.merged_into", before_d, at=now)
+        for ticket in moved:
+            record(actor, "ticket.moved", "ticket", ticket.id, contract_id=survivor.contract_id,
+                   incident_id=survivor.id, before={"incident_id": duplicate.id},
+                   after={"incident_id": survivor.id}, at=now)
+        after_incident_change(survivor, actor, "incident.merged", before_s, at=now)
+    return survivor
+
+
+def add_comment(actor: Actor, incident: Incident, body: str, *, now: datetime | None = None) -> Comment:
+    _check(actor, incident, "comment")
+    now = _now(now)
+    body = (body or "").strip()
+    if not body or len(body) > MAX_COMMENT:
+        raise ValidationFailed(f"comment: 1 to {MAX_COMMENT} characters")
+    with transaction() as session:
+        comment = Comment(incident_id=incident.id, author_id=actor.user_id, body=body, created_at=now)
+        session.add(comment)
+        session.flush()
+        record(actor, "comment.added", "comment", comment.id, contract_id=incident.contract_id,
+               incident_id=incident.id, after={"body": body}, at=now)
+    return comment
+
+
+def check_uploads(uploads: list[Upload]) -> list[Upload]:
+    """Every problem with the files at once, before anything is written."""
+    uploads = [u for u in uploads if u.filename or u.data]
+    errors = []
+    if len(uploads) > MAX_ATTACHMENTS:
+        errors.append(f"attachments: at most {MAX_ATTACHMENTS} files at a time")
+    for u in uploads:
+        name = (u.filename or "").strip()
+        if not name or len(name) > 255:
+            errors.append("attachments: every file needs a name of at most 255 characters")
+        if u.content_type not in ATTACHMENT_TYPES:
+            errors.append(f"attachments: {name}: only JPEG, PNG, WebP, PDF or plain text, not {u.content_type}")
+        elif ATTACHMENT_TYPES[u.content_type] and not u.data.startswith(ATTACHMENT_TYPES[u.content_type]):
+            errors.append(f"attachments: {name}: the content is not {u.content_type}")
+        if not u.data:
+            errors.append(f"attachments: {name}: the file is empty")
+        elif len(u.data) > MAX_ATTACHMENT_BYTES:
+            errors.append(f"attachments: {name}: larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
+    if errors:
+        raise ValidationFailed("the attachments were refused", errors=errors)
+    return uploads
+
+
+def _attach(actor: Actor, incident: Incident, uploads: list[Upload], now: datetime) -> list[Attachment]:
+    rows = []
+    for u in uploads:
+        row = Attachment(incident_id=incident.id, uploaded_by_id=actor.user_id, filename=u.filename.strip(),
+                         content_type=u.content_type, size=len(u.data), data=u.data, created_at=now)
+        db.session.add(row)
+        db.session.flush()
+        record(actor, "attachment.added", "attachment", row.id, contract_id=incident.contract_id,
+               incident_id=incident.id, after={"filename": row.filename, "size": row.size,
+                                               "sha256": hashlib.sha256(u.data).hexdigest()}, at=now)
+        rows.append(row)
+    return rows
+
+
+def add_attachments(actor: Actor, incident: Incident, uploads: list[Upload], *,
+                    now: datetime | None = None) -> list[Attachment]:
+    _check(actor, incident, "attach")
+    uploads = check_uploads(uploads)
+    if not uploads:
+        raise ValidationFailed("attachments: choose at least one file")
+    with transaction():
+        return _attach(actor, incident, uploads, _now(now))
+
+
+def file_fault(actor: Actor, *, unit: Unit, kind: str, description: str = "", location: str = "",
+               affected_cards: int | None = None, started_at: datetime | None = None,
+               uploads: list[Upload] | None = None, now: datetime | None = None) -> Ticket:
+    """The web fault form: a ticket with its photos, all written together or not at all."""
+    if actor.user is not None:
+        check_unit_for_filing(actor.user, unit)
+    now = _now(now)
+    uploads = check_uploads(uploads or [])
+    if started_at is not None:
+        _not_future(started_at, now, "started_at")
+    with transaction():
+        ticket, _ = file_ticket(actor, unit=unit, kind=kind, channel="web", description=description,
+                                location=location, affected_cards=affected_cards, started_at=started_at,
+                                reported_at=now, reporter_id=actor.user_id)
+        _attach(actor, ticket.incident, uploads, now)
+    return ticket
+
+
+def _first_number(incident: Incident) -> str:
+    return incident.tickets[0].number if incident.tickets else str(incident.id)
+
+
+def _notify_unit(incident: Incident, event: str, text: str) -> None:
+    """SMS to the unit's people who gave a phone number."""
+    if incident.unit_id is None:
+        return
+    people = db.session.execute(
+        select(User).where(User.unit_id == incident.unit_id, User.active.is_(True), User.phone != "")
+    ).scalars()
+    for person in people:
+        enqueue(person.phone, text, f"incident:{incident.id}:{event}:user:{person.id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Contract-level records: payments, maintenance notices, the termination decision.
+
+def _check_contract(actor: Actor, contract: Contract, action: str) -> Contract:
+    if actor.user is not None:
+        return check_contract(actor.user, contract, action)
+    return contract
+
+
+def record_payment(actor: Actor, contract: Contract, *, paid_at: datetime, amount: Decimal, note: str = "",
+                   now: datetime | None = None) -> Payment:
+    """A fee the customer paid; R3's refund is the ledger's sum (六.(六))."""
+    _check_contract(actor, contract, "record_payment")
+    now = _now(now)
+    errors = []
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        errors.append("amount: a positive sum in yuan")
+    elif amount != amount.quantize(Decimal("0.01")):
+        errors.append("amount: at most two decimals (fen)")
+    if paid_at > now + CLOCK_SKEW:
+        errors.append("paid_at: cannot be in the future")
+    if len(note or "") > 500:
+        errors.append("note: at most 500 characters")
+    if not errors and db.session.execute(select(Payment.id).where(
+            Payment.contract_id == contract.id, Payment.paid_at == paid_at, Payment.amount == amount)).first():
+        errors.append("this payment (same time and amount) is already in the ledger")
+    if errors:
+        raise ValidationFailed("the payment was not recorded", errors=errors)
+    with transaction() as session:
+        payment = Payment(contract_id=contract.id, paid_at=paid_at, amount=amount, note=note or "",
+                          recorded_by_id=actor.user_id, recorded_at=now)
+        session.add(payment)
+        session.flush()
+        record(actor, "payment.recorded", "payment", payment.id, contract_id=contract.id,
+               after=snapshot(payment, ("paid_at", "amount", "note")), at=now)
+    return payment
+
+
+def payments_of(contract: Contract) -> list[Payment]:
+    return list(db.session.execute(
+        select(Payment).where(Payment.contract_id == contract.id).order_by(Payment.paid_at)).scalars())
+
+
+def maintenance_notices_of(contract: Contract) -> list[MaintenanceNotice]:
+    return list(db.session.execute(
+        select(MaintenanceNotice).where(MaintenanceNotice.contract_id == contract.id)
+        .order_by(MaintenanceNotice.window_start.desc())).scalars())
+
+
+def create_maintenance_notice(actor: Actor, contract: Contract, *, window_start: datetime, window_end: datetime,
+                              description: str, notice_at: datetime | None = None,
+                              now: datetime | None = None) -> tuple[MaintenanceNotice, list[str]]:
+    """Announce a window; returns the notice and warnings (七.(五): under the minimum it is not exempt)."""
+    _check_contract(actor, contract, "maintenance_notice")
+    now = _now(now)
+    notice_at = notice_at or now
+    description = (description or "").strip()
+    errors = []
+    if window_end <= window_start:
+        errors.append("window_end: must be after window_start")
+    if notice_at > now + CLOCK_SKEW:
+        errors.append("notice_at: cannot be in the future")
+    if not description or len(description) > MAX_COMMENT:
+        errors.append(f"description: 1 to {MAX_COMMENT} characters")
+    if errors:
+        raise ValidationFailed("the maintenance notice was not recorded", errors=errors)
+    with transaction() as session:
+        notice = MaintenanceNotice(contract_id=contract.id, notice_at=notice_at, window_start=window_start,
+                                   window_end=window_end, description=description,
+                                   created_by_id=actor.user_id, created_at=now)
+        session.add(notice)
+        session.flush()
+        record(actor, "maintenance_notice.created", "maintenance_notice", notice.id, contract_id=contract.id,
+               after=snapshot(notice, ("notice_at", "window_start", "window_end", "description")), at=now)
+    warnings = []
+    if notice_is_short(notice, contract):
+        warnings.append(f"the notice is shorter than the contract's minimum of {min_notice_hours(contract)} hours: "
+                        "outages in this window count as the carrier's")
+    return notice, warnings
+
+
+def termination_decisions(contract: Contract) -> list[TerminationDecision]:
+    return list(db.session.execute(
+        select(TerminationDecision).where(TerminationDecision.contract_id == contract.id)
+        .order_by(TerminationDecision.decided_at)).scalars())
+
+
+def record_termination_decision(actor: Actor, contract: Contract, decision: str, note: str = "", *,
+                                now: datetime | None = None) -> TerminationDecision:
+    """六.(六): the customer decides on its termination right; the desk never terminates by itself."""
+    _check_contract(actor, contract, "termination_decision")
+    now = _now(now)
+    if decision not in ("exercised", "not_exercised"):
+        raise ValidationFailed("decision: exercised or not_exercised")
+    if len(note or "") > MAX_COMMENT:
+        raise ValidationFailed(f"note: at most {MAX_COMMENT} characters")
+    from desk.reports.services import monthly_report
+    from desk.timeparse import local
+
+    totals = monthly_report(contract.code, f"{local(now, contract.timezone):%Y-%m}", now)["totals"]
+    if not totals["termination_right"]:
+        _refuse("there is no termination right to decide on: the strike threshold has not been reached")
+    with transaction() as session:
+        row = TerminationDecision(contract_id=contract.id, strikes_at_decision=totals["strikes_to_date"],
+                                  decision=decision, note=note or "", decided_by_id=actor.user_id, decided_at=now)
+        session.add(row)
+        session.flush()
+        record(actor, "termination.decided", "termination_decision", row.id, contract_id=contract.id,
+               after=snapshot(row, ("decision", "strikes_at_decision", "note")), at=now)
+    return row

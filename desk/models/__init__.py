@@ -14,11 +14,11 @@ from desk.models.incidents import (
 )
 from desk.models.outbox import OutboxMessage
 from desk.models.types import utcnow
-from desk.models.users import ROLES, ApiToken, User
+from desk.models.users import ROLES, ApiToken, LoginAttempt, User
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEntry", "CHANNELS", "CauseProposal", "ClockEvent", "Comment",
-    "Contract", "ContractClause", "FrozenReport", "Incident", "MaintenanceNotice", "OutboxMessage",
+    "Contract", "ContractClause", "FrozenReport", "Incident", "LoginAttempt", "MaintenanceNotice", "OutboxMessage",
     "Payment", "ROLES", "STATUSES", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
     "UnitPhone", "User", "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from desk.extensions import db
@@ -83,3 +83,19 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contracts = relationship("Contract", secondary=api_token_contract, order_by="Contract.code")
+
+
+class LoginAttempt(db.Model):
+    """Every sign-in attempt: the login rate limit counts these rows, so it holds across workers."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+Index("ix_login_attempt_username_at", LoginAttempt.username, LoginAttempt.at)
+Index("ix_login_attempt_addr_at", LoginAttempt.remote_addr, LoginAttempt.at)

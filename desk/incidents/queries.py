@@ -1,0 +1,301 @@
+"""Reading incidents for the desk's pages: lists within a user's scope, the engineer queue,
+the timeline from the audit log, and the rule consequences taken from the engine's report."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from desk.audit.services import history
+from desk.auth.permissions import contract_ids, incident_scope
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.incidents.services import repair_deadline
+from desk.models import STATUSES, AuditEntry, Contract, Incident, Ticket, Unit, User, utcnow
+from desk.timeparse import local
+
+LIST_LIMIT = 200
+OPEN = ("open", "acknowledged")
+
+
+@dataclass(frozen=True)
+class Filters:
+    contract: str = ""
+    unit: str = ""
+    status: str = ""
+    month: str = ""
+    q: str = ""
+
+
+def month_range(month: str, tz: str) -> tuple[datetime, datetime]:
+    """A local calendar month as UTC instants [start, end)."""
+    from desk.reports.services import parse_month
+
+    year, mon = parse_month(month)
+    zone = ZoneInfo(tz)
+    start = datetime(year, mon, 1, tzinfo=zone)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def visible_contracts(user: User) -> list[Contract]:
+    ids = contract_ids(user)
+    query = select(Contract).order_by(Contract.code)
+    if ids is not None:
+        query = query.where(Contract.id.in_(ids or {-1}))
+    return list(db.session.execute(query).scalars())
+
+
+def visible_units(user: User) -> list[Unit]:
+    if user.role == "unit_reporter":
+        return [user.unit] if user.unit else []
+    ids = [c.id for c in visible_contracts(user)]
+    return list(db.session.execute(select(Unit).where(Unit.contract_id.in_(ids or [-1])).order_by(Unit.code)).scalars())
+
+
+def find_incidents(user: User, filters: Filters, tz: str) -> list[Incident]:
+    """The incidents a user may see, narrowed by the filters; newest first."""
+    errors = []
+    query = select(Incident).where(incident_scope(user))
+    if filters.contract:
+        query = query.join(Contract, Contract.id == Incident.contract_id).where(Contract.code == filters.contract)
+    if filters.unit:
+        unit_ids = select(Unit.id).where(Unit.code == filters.unit)
+        query = query.where(Incident.unit_id.in_(unit_ids))
+    if filters.status:
+        if filters.status not in STATUSES:
+            errors.append(f"status: one of {', '.join(STATUSES)}")
+        query = query.where(Incident.status == filters.status)
+    if filters.month:
+        try:
+            start, end = month_range(filters.month, tz)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        else:
+            query = query.where(Incident.reported_at >= start, Incident.reported_at < end)
+    if filters.q:
+        number = filters.q.strip().lstrip("#")
+        if not number.isdigit():
+            errors.append("ticket number: digits only, e.g. 000042")
+        else:
+            query = query.where(Incident.id.in_(select(Ticket.incident_id).where(Ticket.id == int(number))))
+    if errors:
+        raise ValidationFailed("the filter was not understood", errors=errors)
+    return list(db.session.execute(query.order_by(Incident.reported_at.desc(), Incident.id.desc())
+                                   .limit(LIST_LIMIT)).scalars())
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    incident: Incident
+    repair_deadline: datetime | None
+    seconds_left: int | None
+
+
+def queue(user: User, filters: Filters, tz: str, *, now: datetime | None = None) -> list[QueueItem]:
+    """Open incidents of the user's contracts, the one whose repair deadline comes first on top."""
+    now = now or utcnow()
+    if filters.status and filters.status not in OPEN:
+        raise ValidationFailed("the queue holds open incidents only: status open or acknowledged")
+    incidents = [i for i in find_incidents(user, filters, tz) if i.status in OPEN]
+    items = []
+    for incident in incidents:
+        deadline = repair_deadline(incident)
+        left = int((deadline - now).total_seconds()) if deadline is not None else None
+        items.append(QueueItem(incident, deadline, left))
+    far = now + timedelta(days=36500)
+    return sorted(items, key=lambda it: (it.repair_deadline or far, it.incident.reported_at, it.incident.id))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    action: str
+    actor: str
+    detail: dict = field(default_factory=dict)
+
+
+# Audit actions that are bookkeeping beside another entry of the same change.
+_HIDDEN = {"incident.opened", "cause_proposal.created", "cause_proposal.confirmed", "cause_proposal.disputed"}
+
+
+def timeline(incident: Incident) -> list[TimelineEntry]:
+    """What happened, from the audit log: who did what when, with the fields that changed."""
+    entries = []
+    names = dict(db.session.execute(select(User.id, User.display_name)).all())
+    for e in history(incident.id):
+        if e.action in _HIDDEN:
+            continue
+        detail = _changes(e)
+        if detail.get("assigned_engineer_id") is not None:
+            detail["assigned_engineer_id"] = names.get(detail["assigned_engineer_id"], detail["assigned_engineer_id"])
+        entries.append(TimelineEntry(e.at, e.action, names.get(e.actor_id) or e.actor_label, detail))
+    return entries
+
+
+def _changes(entry: AuditEntry) -> dict:
+    before, after = entry.before or {}, entry.after or {}
+    if entry.entity != "incident":
+        return dict(after)
+    return {k: v for k, v in after.items() if before.get(k) != v and k not in ("status",)} if before else {}
+
+
+def merged_into_this(incident: Incident) -> list[Incident]:
+    return list(db.session.execute(select(Incident).where(Incident.merged_into_id == incident.id)
+                                   .order_by(Incident.id)).scalars())
+
+
+def merge_candidates(incident: Incident) -> list[Incident]:
+    """Other open incidents of the same contract: what an engineer may merge into this one."""
+    return list(db.session.execute(
+        select(Incident).where(Incident.contract_id == incident.contract_id, Incident.id != incident.id,
+                               Incident.status.in_(OPEN + ("restored",)))
+        .order_by(Incident.reported_at.desc()).limit(50)
+    ).scalars())
+
+
+def clause_param(contract: Contract, clause: str, name: str) -> Decimal | None:
+    """A parameter of a contract clause as stored from its file, or None without the clause."""
+    found = next((c for c in contract.clauses if c.name == clause), None)
+    if found is None or found.params.get(name) is None:
+        return None
+    return Decimal(str(found.params[name]))
+
+
+@dataclass(frozen=True)
+class Consequences:
+    """What the rules say about one incident so far, every figure from the engine's report."""
+
+    month: str
+    provisional: bool
+    row: dict | None                 # the incident's line of the monthly report (spec §5)
+    totals: dict                     # the month's totals as they accrue
+    strike_threshold: int | None     # 六.(六)
+    continuous_hours: str | None     # this interruption toward R4's threshold
+    day_waiver_hours: Decimal | None  # 6.3
+    period_waiver_hours: Decimal | None  # 6.3
+
+
+def consequences(incident: Incident, now: datetime) -> Consequences | None:
+    from desk.reports.services import monthly_report
+    from desk.sla.progress import continuous_interruption_hours
+
+    if incident.status == "merged":
+        return None
+    contract = incident.contract
+    month = f"{local(incident.reported_at, contract.timezone):%Y-%m}"
+    report = monthly_report(contract.code, month, now if now < month_end(month, contract.timezone) else None)
+    row = next((r for r in report["incidents"] if r["id"] == incident.id), None)
+    threshold = clause_param(contract, "strike_termination", "threshold")
+    from desk.reports.services import incident_facts
+
+    hours = continuous_interruption_hours(contract.terms(), incident_facts(contract, now), incident.id, now)
+    return Consequences(
+        month=month,
+        provisional=bool(report.get("provisional")) or not incident.cause_confirmed,
+        row=row,
+        totals=report["totals"],
+        strike_threshold=int(threshold) if threshold is not None else None,
+        continuous_hours=hours,
+        day_waiver_hours=clause_param(contract, "outage_day_waiver", "min_continuous_hours"),
+        period_waiver_hours=clause_param(contract, "outage_period_waiver", "min_monthly_hours"),
+    )
+
+
+def month_end(month: str, tz: str) -> datetime:
+    return month_range(month, tz)[1]
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    incident: Incident
+    repair_deadline: datetime | None
+    consequences: Consequences | None
+    timeline: list[TimelineEntry]
+    causes: list
+    comments: list
+    attachments: list
+    merged: list[Incident]
+    merge_candidates: list[Incident]
+    engineers: list[User]
+    notices: list
+    short_notices: set[int]
+    filed: Ticket | None
+    now: datetime
+
+
+def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None = None,
+                  now: datetime | None = None) -> IncidentPage:
+    """Everything the ticket/incident page shows, for a user already allowed to see it."""
+    from desk.incidents.services import (
+        cause_history, engineers_for, maintenance_notices_of, notice_is_short,
+    )
+    from desk.models import Attachment, Comment
+
+    now = now or utcnow()
+    carrier = user.role in ("carrier_engineer", "carrier_manager")
+    notices = maintenance_notices_of(incident.contract) if carrier else []
+    filed = next((t for t in incident.tickets if t.id == filed_ticket_id), None)
+    return IncidentPage(
+        incident=incident,
+        repair_deadline=repair_deadline(incident),
+        consequences=consequences(incident, now),
+        timeline=timeline(incident),
+        causes=cause_history(incident),
+        comments=list(db.session.execute(select(Comment).where(Comment.incident_id == incident.id)
+                                         .order_by(Comment.id)).scalars()),
+        attachments=list(db.session.execute(
+            select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size,
+                   Attachment.created_at).where(Attachment.incident_id == incident.id).order_by(Attachment.id)).all()),
+        merged=merged_into_this(incident),
+        merge_candidates=merge_candidates(incident) if carrier else [],
+        engineers=engineers_for(incident.contract_id) if carrier else [],
+        notices=notices,
+        short_notices={n.id for n in notices if notice_is_short(n, incident.contract)},
+        filed=filed,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    contract: Contract
+    month: str
+    report: dict                     # spec §5, as it accrues (or frozen once the month is over)
+    strike_threshold: int | None
+    payments: list
+    payments_total: Decimal
+    notices: list
+    short_notices: set[int]
+    decisions: list
+    report_path: str                 # the downloads (PDF/XLSX/CSV) live there
+
+
+def current_month(tz: str, now: datetime | None = None) -> str:
+    return f"{local(now or utcnow(), tz):%Y-%m}"
+
+
+def dashboard(contract: Contract, month: str | None, *, now: datetime | None = None) -> Dashboard:
+    """A contract's month: the engine's figures, the ledger, the notices and the decisions taken."""
+    from desk.incidents.services import (
+        maintenance_notices_of, notice_is_short, payments_of, termination_decisions,
+    )
+    from desk.reports.services import monthly_report
+
+    now = now or utcnow()
+    month = month or current_month(contract.timezone, now)
+    report = monthly_report(contract.code, month, now if now < month_end(month, contract.timezone) else None)
+    payments = payments_of(contract)
+    notices = maintenance_notices_of(contract)
+    threshold = clause_param(contract, "strike_termination", "threshold")
+    return Dashboard(
+        contract=contract, month=month, report=report,
+        strike_threshold=int(threshold) if threshold is not None else None,
+        payments=payments, payments_total=sum((p.amount for p in payments), Decimal("0.00")),
+        notices=notices, short_notices={n.id for n in notices if notice_is_short(n, contract)},
+        decisions=termination_decisions(contract),
+        report_path=f"/contracts/{contract.code}/reports/{month}",
+    )

@@ -1,0 +1,172 @@
+"""Administration: users, contracts and their units (loaded and edited as TOML), API tokens."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, flash, redirect, url_for
+from sqlalchemy import select
+
+from desk.auth import services as auth
+from desk.contracts.services import all_contracts, get_contract, load_contracts
+from desk.errors import DeskError
+from desk.extensions import db
+from desk.models import ApiToken, Unit, User
+from desk.web import forms
+from desk.web.helpers import actor, allowed, check_form, page
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.errorhandler(DeskError)
+def _refused(exc: DeskError):
+    return page("error.html", exc.status, error=exc)
+
+
+def _user_form() -> forms.UserForm:
+    form = forms.UserForm()
+    form.unit.choices = [("", "—")] + [(u.code, f"{u.name} ({u.code})") for u in
+                                       db.session.execute(select(Unit).order_by(Unit.code)).scalars()]
+    form.contracts.choices = [(c.code, c.code) for c in all_contracts()]
+    return form
+
+
+def _users_page(status: int = 200, error: DeskError | None = None, form=None):
+    users = db.session.execute(select(User).order_by(User.role, User.username)).scalars().all()
+    return page("admin/users.html", status, users=users, form=form or _user_form(), error=error,
+                active_form=forms.UserActiveForm(), password_form=forms.PasswordResetForm())
+
+
+@bp.get("/")
+@allowed("admin")
+def index():
+    return _users_page()
+
+
+@bp.post("/users")
+@allowed("admin")
+def create_user():
+    form = _user_form()
+    try:
+        check_form(form, "the user was not created")
+        auth.create_user(actor(), username=form.username.data, password=form.password.data, role=form.role.data,
+                         display_name=form.display_name.data or "", unit_code=form.unit.data or None,
+                         contract_codes=list(form.contracts.data or []), phone=form.phone.data or "",
+                         on_duty=bool(form.on_duty.data))
+    except DeskError as exc:
+        db.session.rollback()
+        return _users_page(exc.status, exc, form)
+    flash("User created.", "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.post("/users/<int:user_id>/active")
+@allowed("admin")
+def set_active(user_id: int):
+    form = forms.UserActiveForm()
+    try:
+        check_form(form)
+        auth.set_user_active(actor(), user_id, form.active.data == "1")
+    except DeskError as exc:
+        db.session.rollback()
+        return _users_page(exc.status, exc)
+    flash("Saved.", "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.post("/users/<int:user_id>/password")
+@allowed("admin")
+def reset_password(user_id: int):
+    form = forms.PasswordResetForm()
+    try:
+        check_form(form)
+        auth.reset_password(actor(), user_id, form.password.data)
+    except DeskError as exc:
+        db.session.rollback()
+        return _users_page(exc.status, exc)
+    flash("Password changed.", "ok")
+    return redirect(url_for("admin.index"), 303)
+
+
+def load_contract_text(text: str):
+    """Load one contract from the text an admin pasted or edited, through the same checks as files."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "contract.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_contracts([path], actor())[0]
+
+
+@bp.get("/contracts")
+@allowed("admin")
+def contracts():
+    return page("admin/contracts.html", contracts=all_contracts(), form=forms.ContractTomlForm())
+
+
+@bp.post("/contracts")
+@allowed("admin")
+def load_contract():
+    form = forms.ContractTomlForm()
+    try:
+        check_form(form, "the contract was not loaded")
+        contract = load_contract_text(form.toml.data)
+    except DeskError as exc:
+        db.session.rollback()
+        return page("admin/contracts.html", exc.status, contracts=all_contracts(), form=form, error=exc)
+    flash("Contract loaded.", "ok")
+    return redirect(url_for("admin.contract", code=contract.code), 303)
+
+
+@bp.get("/contracts/<code>")
+@allowed("admin")
+def contract(code: str):
+    found = get_contract(code)
+    form = forms.ContractTomlForm(data={"toml": found.source_toml})
+    return page("admin/contract.html", contract=found, form=form)
+
+
+def _tokens_page(status: int = 200, error: DeskError | None = None, form=None, plaintext: str | None = None):
+    if form is None:
+        form = forms.TokenForm()
+    form.contracts.choices = [(c.code, c.code) for c in all_contracts()]
+    tokens = db.session.execute(select(ApiToken).order_by(ApiToken.id.desc())).scalars().all()
+    return page("admin/tokens.html", status, tokens=tokens, form=form, error=error, plaintext=plaintext,
+                revoke_form=forms.ActionForm())
+
+
+@bp.get("/tokens")
+@allowed("admin")
+def tokens():
+    return _tokens_page()
+
+
+@bp.post("/tokens")
+@allowed("admin")
+def create_token():
+    form = forms.TokenForm()
+    form.contracts.choices = [(c.code, c.code) for c in all_contracts()]
+    try:
+        check_form(form, "the token was not created")
+        _, plaintext = auth.create_api_token(actor(), form.name.data, list(form.contracts.data))
+    except DeskError as exc:
+        db.session.rollback()
+        return _tokens_page(exc.status, exc, form)
+    # Shown once, in this response only; the database keeps its hash.
+    return _tokens_page(201, plaintext=plaintext)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@allowed("admin")
+def revoke_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    try:
+        check_form(forms.ActionForm())
+        if token is None:
+            from desk.errors import NotFound
+
+            raise NotFound("no such token")
+        auth.revoke_api_token(actor(), token.prefix)
+    except DeskError as exc:
+        db.session.rollback()
+        return _tokens_page(exc.status, exc)
+    flash("Token revoked.", "ok")
+    return redirect(url_for("admin.tokens"), 303)

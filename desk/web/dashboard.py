@@ -1,0 +1,102 @@
+"""The contract dashboard: this month's figures as they accrue, the ledger, maintenance notices
+and the termination decision."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+
+from desk.auth.permissions import check_contract
+from desk.contracts.services import get_contract
+from desk.errors import DeskError
+from desk.extensions import db
+from desk.incidents import services
+from desk.incidents.queries import dashboard, visible_contracts
+from desk.web import forms
+from desk.web.helpers import actor, allowed, check_form, instant, money, page, user
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.errorhandler(DeskError)
+def _refused(exc: DeskError):
+    return page("error.html", exc.status, error=exc)
+
+
+def _contract(code: str, action: str = "view_contract"):
+    from desk.errors import NotFound
+
+    try:
+        contract = get_contract(code)
+    except NotFound:
+        contract = None
+    return check_contract(user(), contract, action)
+
+
+@bp.get("/contracts")
+@allowed("view_contract")
+def contracts():
+    return page("contracts.html", contracts=visible_contracts(user()))
+
+
+def _render(contract, status: int = 200, error: DeskError | None = None, month: str | None = None):
+    view = dashboard(contract, month or request.args.get("month") or None)
+    return page("dashboard.html", status, d=view, error=error, payment_form=forms.PaymentForm(),
+                maintenance_form=forms.MaintenanceForm(), termination_form=forms.TerminationForm())
+
+
+@bp.get("/contracts/<code>")
+@allowed("view_contract")
+def show(code: str):
+    contract = _contract(code)
+    try:
+        return _render(contract)
+    except DeskError as exc:
+        return _render(contract, exc.status, exc, month="")
+
+
+def _act(code: str, action: str, run, done: str):
+    contract = _contract(code, action)
+    try:
+        message = run(contract)
+    except DeskError as exc:
+        db.session.rollback()
+        return _render(contract, exc.status, exc)
+    flash(done, "ok")
+    for warning in message or []:
+        flash(warning, "warning")
+    return redirect(url_for("dashboard.show", code=code), 303)
+
+
+@bp.post("/contracts/<code>/payments")
+@allowed("record_payment")
+def record_payment(code: str):
+    def run(contract):
+        form = forms.PaymentForm()
+        check_form(form, "the payment was not recorded")
+        services.record_payment(actor(), contract, paid_at=instant(form.paid_at.data, "paid_at", contract.timezone),
+                                amount=money(form.amount.data, "amount"), note=form.note.data or "")
+    return _act(code, "record_payment", run, "Payment recorded.")
+
+
+@bp.post("/contracts/<code>/maintenance")
+@allowed("maintenance_notice")
+def maintenance_notice(code: str):
+    def run(contract):
+        form = forms.MaintenanceForm()
+        check_form(form, "the maintenance notice was not recorded")
+        zone = contract.timezone
+        _, warnings = services.create_maintenance_notice(
+            actor(), contract, window_start=instant(form.window_start.data, "window_start", zone),
+            window_end=instant(form.window_end.data, "window_end", zone),
+            notice_at=instant(form.notice_at.data, "notice_at", zone), description=form.description.data)
+        return warnings
+    return _act(code, "maintenance_notice", run, "Maintenance notice recorded.")
+
+
+@bp.post("/contracts/<code>/termination")
+@allowed("termination_decision")
+def termination_decision(code: str):
+    def run(contract):
+        form = forms.TerminationForm()
+        check_form(form, "the decision was not recorded")
+        services.record_termination_decision(actor(), contract, form.decision.data, form.note.data or "")
+    return _act(code, "termination_decision", run, "Decision recorded.")

@@ -1,0 +1,109 @@
+"""What every page shares: the acting user, reading form input, and display filters.
+
+Filters only format what the engine or the database gives them (an instant in the contract's
+zone, a money string); nothing here computes a deadline or an amount.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, render_template
+from flask_login import current_user, login_required
+
+from desk.audit.services import Actor
+from desk.auth.permissions import may
+from desk.errors import ValidationFailed
+from desk.timeparse import parse_instant
+
+
+def actor() -> Actor:
+    return Actor.of_user(current_user._get_current_object())
+
+
+def user():
+    return current_user._get_current_object()
+
+
+def tz() -> str:
+    return current_app.config.get("DESK_TIMEZONE", "Asia/Shanghai")
+
+
+def allowed(action: str):
+    """A view the role may open at all (scope is checked on the object by the service)."""
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not may(user(), action):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def check_form(form, message: str = "the form has errors") -> None:
+    """WTForms validation as a ValidationFailed naming every field that is wrong."""
+    if not form.validate_on_submit():
+        errors = []
+        for name, problems in form.errors.items():
+            label = getattr(getattr(form, name, None), "label", None)
+            for problem in problems:
+                errors.append(f"{label.text if label else name}: {problem}")
+        raise ValidationFailed(message, errors=errors or ["the form was empty"])
+
+
+def instant(text: str | None, name: str, zone: str | None = None) -> datetime | None:
+    """A local time typed in a form (2025-06-03T10:00) as an aware UTC instant; empty is None."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_instant(text, zone or tz())
+    except ValueError as exc:
+        raise ValidationFailed(f"{name}: {exc}")
+
+
+def money(text: str | None, name: str) -> Decimal:
+    try:
+        value = Decimal((text or "").strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationFailed(f"{name}: {text!r} is not an amount in yuan, e.g. 16350.00")
+    return value
+
+
+def _localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(ZoneInfo(tz())).strftime(fmt)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _money(value) -> str:
+    """Two decimals with thousands separators; the value itself comes from the engine or the ledger."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(int(seconds))
+    return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}"
+
+
+def init_templates(app: Flask) -> None:
+    app.jinja_env.filters.update(localtime=_localtime, iso=_iso, money=_money, duration=_duration)
+    app.jinja_env.globals.update(may=lambda action: current_user.is_authenticated and may(user(), action))
+
+
+def page(template: str, status: int = 200, **context):
+    return render_template(template, **context), status

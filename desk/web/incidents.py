@@ -1,0 +1,234 @@
+"""The fault form, the ticket/incident page and every action taken on it.
+
+Each action view: find the incident within the user's scope (404 outside it), check the role
+(403), read the form, call one service; a refusal re-renders the page with the message and
+nothing written.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask_login import login_required
+
+from desk.auth.permissions import check_incident, require, units_for_filing
+from desk.errors import DeskError, NotFound
+from desk.extensions import db
+from desk.incidents import services
+from desk.incidents.queries import incident_page
+from desk.models import Attachment, Unit, utcnow
+from desk.web import forms
+from desk.web.helpers import actor, check_form, instant, page, user
+
+bp = Blueprint("incidents", __name__)
+
+
+@bp.errorhandler(DeskError)
+def _refused(exc: DeskError):
+    return page("error.html", exc.status, error=exc)
+
+
+def _uploads(field: str) -> list[services.Upload]:
+    return [services.Upload(f.filename or "", f.mimetype or "", f.read())
+            for f in request.files.getlist(field) if f and (f.filename or "")]
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@login_required
+def new_ticket():
+    require(user(), "file_ticket")
+    units = units_for_filing(user())
+    form = forms.FaultForm()
+    form.unit.choices = [(u.id, f"{u.name} ({u.code}) — {u.contract.code}") for u in units]
+    if request.method == "GET":
+        return page("fault_form.html", form=form, units=units)
+    try:
+        check_form(form, "the fault report was refused")
+        unit = db.session.get(Unit, form.unit.data)
+        ticket = services.file_fault(
+            actor(), unit=unit, kind=form.kind.data, description=form.description.data or "",
+            location=form.location.data or "", affected_cards=form.affected_cards.data,
+            started_at=instant(form.started_at.data, "started_at", unit.contract.timezone if unit else None),
+            uploads=_uploads("attachments"),
+        )
+    except DeskError as exc:
+        db.session.rollback()
+        return page("fault_form.html", exc.status, form=form, units=units, error=exc)
+    return redirect(url_for("incidents.show", incident_id=ticket.incident_id, filed=ticket.id), 303)
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def ticket(ticket_id: int):
+    found = services.get_ticket(ticket_id)
+    check_incident(user(), found.incident if found else None)
+    return redirect(url_for("incidents.show", incident_id=found.incident_id))
+
+
+def _render(incident, status: int = 200, error: DeskError | None = None):
+    filed = request.args.get("filed", type=int)
+    view = incident_page(user(), incident, filed_ticket_id=filed)
+    return page("incident.html", status, v=view, error=error)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@login_required
+def show(incident_id: int):
+    incident = check_incident(user(), services.get_incident(incident_id))
+    return _render(incident)
+
+
+def _act(incident_id: int, action: str, run, done: str):
+    incident = check_incident(user(), services.get_incident(incident_id), action)
+    try:
+        run(incident)
+    except DeskError as exc:
+        db.session.rollback()
+        return _render(services.get_incident(incident_id), exc.status, exc)
+    flash(done, "ok")
+    return redirect(url_for("incidents.show", incident_id=incident_id), 303)
+
+
+@bp.post("/incidents/<int:incident_id>/acknowledge")
+@login_required
+def acknowledge(incident_id: int):
+    def run(incident):
+        check_form(forms.ActionForm())
+        services.acknowledge(actor(), incident)
+    return _act(incident_id, "acknowledge", run, "Acknowledged.")
+
+
+@bp.post("/incidents/<int:incident_id>/assign")
+@login_required
+def assign(incident_id: int):
+    def run(incident):
+        form = forms.AssignForm()
+        form.engineer.choices = [(e.id, e.username) for e in services.engineers_for(incident.contract_id)]
+        check_form(form)
+        services.assign(actor(), incident, form.engineer.data)
+    return _act(incident_id, "assign", run, "Assigned.")
+
+
+@bp.post("/incidents/<int:incident_id>/merge")
+@login_required
+def merge(incident_id: int):
+    def run(incident):
+        form = forms.MergeForm()
+        form.duplicate.validate_choice = False
+        check_form(form)
+        duplicate = check_incident(user(), services.get_incident(form.duplicate.data), "merge")
+        services.merge(actor(), incident, duplicate)
+    return _act(incident_id, "merge", run, "Merged.")
+
+
+@bp.post("/incidents/<int:incident_id>/started")
+@login_required
+def started(incident_id: int):
+    def run(incident):
+        form = forms.StartedForm()
+        check_form(form)
+        services.set_started(actor(), incident, instant(form.started_at.data, "started_at",
+                                                        incident.contract.timezone))
+    return _act(incident_id, "set_started", run, "Start of the interruption recorded.")
+
+
+@bp.post("/incidents/<int:incident_id>/restore")
+@login_required
+def restore(incident_id: int):
+    def run(incident):
+        form = forms.RestoreForm()
+        check_form(form)
+        services.restore(actor(), incident, instant(form.restored_at.data, "restored_at",
+                                                    incident.contract.timezone))
+    return _act(incident_id, "restore", run, "Restoration recorded; the unit is asked to confirm.")
+
+
+@bp.post("/incidents/<int:incident_id>/restoration/confirm")
+@login_required
+def confirm_restoration(incident_id: int):
+    def run(incident):
+        check_form(forms.ActionForm())
+        services.confirm_restoration(actor(), incident)
+    return _act(incident_id, "confirm_restoration", run, "Restoration confirmed.")
+
+
+@bp.post("/incidents/<int:incident_id>/restoration/dispute")
+@login_required
+def dispute_restoration(incident_id: int):
+    def run(incident):
+        form = forms.DisputeForm()
+        check_form(form)
+        services.dispute_restoration(actor(), incident, form.reason.data)
+    return _act(incident_id, "dispute_restoration", run, "Restoration disputed; the incident is open again.")
+
+
+@bp.post("/incidents/<int:incident_id>/cause")
+@login_required
+def propose_cause(incident_id: int):
+    def run(incident):
+        form = forms.CauseForm()
+        form.cause.choices = [(c, c) for c in services.CAUSE_PROPOSALS]
+        form.maintenance_notice.validate_choice = False
+        check_form(form)
+        services.propose_cause(actor(), incident, form.cause.data, form.evidence.data,
+                               maintenance_notice_id=form.maintenance_notice.data or None)
+    return _act(incident_id, "propose_cause", run, "Cause proposed; the unit's manager is asked to confirm.")
+
+
+@bp.post("/incidents/<int:incident_id>/cause/confirm")
+@login_required
+def confirm_cause(incident_id: int):
+    def run(incident):
+        form = forms.DecideCauseForm()
+        check_form(form)
+        services.confirm_cause(actor(), incident, form.note.data or "")
+    return _act(incident_id, "confirm_cause", run, "Cause confirmed.")
+
+
+@bp.post("/incidents/<int:incident_id>/cause/dispute")
+@login_required
+def dispute_cause(incident_id: int):
+    def run(incident):
+        form = forms.DecideCauseForm()
+        check_form(form)
+        services.dispute_cause(actor(), incident, form.note.data or "")
+    return _act(incident_id, "dispute_cause", run, "Cause disputed; it counts as undetermined.")
+
+
+@bp.post("/incidents/<int:incident_id>/comments")
+@login_required
+def comment(incident_id: int):
+    def run(incident):
+        form = forms.CommentForm()
+        check_form(form)
+        services.add_comment(actor(), incident, form.body.data)
+    return _act(incident_id, "comment", run, "Comment added.")
+
+
+@bp.post("/incidents/<int:incident_id>/attachments")
+@login_required
+def attach(incident_id: int):
+    def run(incident):
+        check_form(forms.AttachForm())
+        services.add_attachments(actor(), incident, _uploads("files"))
+    return _act(incident_id, "attach", run, "Attached.")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    row = db.session.get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound("no such attachment")
+    check_incident(user(), services.get_incident(row.incident_id))
+    inline = row.content_type.startswith("image/")
+    response = Response(row.data, mimetype=row.content_type)
+    # Download, never render, anything but a picture: an uploaded file cannot run in the desk's origin.
+    response.headers["Content-Disposition"] = (
+        f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{_quote(row.filename)}")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

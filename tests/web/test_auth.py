@@ -1,0 +1,113 @@
+"""Signing in: hashed passwords, the database-backed rate limit, cookie flags, CSRF, no open redirect."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from desk.auth.services import LOGIN_WINDOW, MAX_FAILURES_PER_USER, TooManyAttempts, login
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.models import LoginAttempt, User, utcnow
+
+PASSWORD = "correct-horse-9"
+
+
+def test_passwords_are_stored_hashed(world):
+    stored = db.session.execute(select(User.password_hash).where(User.username == "reporter")).scalar_one()
+    assert PASSWORD not in stored and stored.startswith("scrypt:")
+
+
+def test_sign_in_sets_a_httponly_samesite_session(app, world):
+    client = app.test_client()
+    response = client.post("/login", data={"username": "reporter", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/incidents"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/incidents").status_code == 200
+
+
+def test_wrong_password_is_refused_with_a_message(app, world):
+    response = app.test_client().post("/login", data={"username": "reporter", "password": "nope-nope"})
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_rate_limit_counts_attempts_in_the_database(app, world):
+    now = utcnow()
+    for _ in range(MAX_FAILURES_PER_USER):
+        with pytest.raises(ValidationFailed):
+            login("reporter", "wrong-password", "10.0.0.1", now=now)
+    # Even the right password is refused now, from any address: another worker reads the same rows.
+    with pytest.raises(TooManyAttempts):
+        login("reporter", PASSWORD, "10.9.9.9", now=now + timedelta(minutes=1))
+    response = app.test_client().post("/login", data={"username": "reporter", "password": PASSWORD})
+    assert response.status_code == 429
+    # After the window (an injected clock, no sleeping) the right password works again.
+    assert login("reporter", PASSWORD, "10.0.0.1", now=now + LOGIN_WINDOW + timedelta(seconds=1)).username == "reporter"
+    failures = db.session.execute(select(func.count()).select_from(LoginAttempt)
+                                  .where(LoginAttempt.succeeded.is_(False))).scalar_one()
+    assert failures == MAX_FAILURES_PER_USER
+
+
+def test_a_success_clears_earlier_failures(world):
+    now = utcnow()
+    for _ in range(MAX_FAILURES_PER_USER - 1):
+        with pytest.raises(ValidationFailed):
+            login("engineer", "wrong-password", now=now)
+    login("engineer", PASSWORD, now=now + timedelta(seconds=1))
+    for _ in range(MAX_FAILURES_PER_USER - 1):
+        with pytest.raises(ValidationFailed):
+            login("engineer", "wrong-password", now=now + timedelta(seconds=2))
+    assert login("engineer", PASSWORD, now=now + timedelta(seconds=3)).username == "engineer"
+
+
+def test_deactivated_user_cannot_sign_in_and_loses_the_session(app, world, signin):
+    from desk.audit.services import Actor
+    from desk.auth.services import set_user_active
+
+    client = signin("reporter")
+    set_user_active(Actor.of_user(world.users["admin"]), world.users["reporter"].id, False)
+    assert client.get("/incidents").status_code == 302
+    assert app.test_client().post("/login", data={"username": "reporter", "password": PASSWORD}).status_code == 401
+
+
+def test_next_never_leaves_the_site(app, world):
+    client = app.test_client()
+    response = client.post("/login?next=https://evil.example/x", data={"username": "reporter", "password": PASSWORD})
+    assert response.headers["Location"] == "/incidents"
+    client = app.test_client()
+    response = client.post("/login?next=/tickets/new", data={"username": "reporter", "password": PASSWORD})
+    assert response.headers["Location"] == "/tickets/new"
+
+
+def test_every_form_needs_the_csrf_token(app, world, signin):
+    client = signin("engineer")
+    app.config["WTF_CSRF_ENABLED"] = True
+    path = f"/incidents/{world.incident.id}/acknowledge"
+    refused = client.post(path)
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    assert world.incident.status == "open"
+    page = client.get(f"/incidents/{world.incident.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(path, data={"csrf_token": token}).status_code == 303
+    db.session.expire_all()
+    assert world.incident.status == "acknowledged"
+    # Signing in and switching the language are forms too.
+    assert app.test_client().post("/login", data={"username": "engineer", "password": PASSWORD}).status_code == 400
+    assert app.test_client().post("/language", data={"locale": "en"}).status_code == 400
+
+
+def test_language_switch_is_kept_on_the_user(app, world, signin):
+    client = signin("reporter")
+    assert "工单" in client.get("/incidents").get_data(as_text=True)
+    assert client.post("/language", data={"locale": "en", "next": "/incidents"}).status_code == 303
+    db.session.expire_all()
+    assert world.users["reporter"].locale == "en"
+    page = client.get("/incidents").get_data(as_text=True)
+    assert "Tickets" in page and "<html lang=\"en\">" in page
+    # Another device of the same user gets English too.
+    assert "Tickets" in signin("reporter").get("/incidents").get_data(as_text=True)
+    assert client.post("/language", data={"locale": "fr"}).status_code == 422

@@ -1,0 +1,47 @@
+"""Demo data: only with DESK_DEMO=1, created once, and `flask demo` says how to sign in."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from desk.extensions import db
+from desk.models import Incident, User
+
+
+def counts() -> tuple[int, int]:
+    return (db.session.execute(select(func.count()).select_from(User)).scalar_one(),
+            db.session.execute(select(func.count()).select_from(Incident)).scalar_one())
+
+
+def test_without_desk_demo_nothing_fake_is_created(app, runner, contracts):
+    app.config["DESK_DEMO"] = False
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0 and "no demo data" in result.output
+    assert counts() == (0, 0)
+
+
+def test_demo_creates_every_role_and_a_month_once(app, runner, contracts):
+    from desk.demo import PASSWORD, USERS
+
+    app.config["DESK_DEMO"] = True
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert PASSWORD in result.output
+    for spec in USERS:
+        assert spec.username in result.output
+    roles = set(db.session.execute(select(User.role)).scalars())
+    assert roles == {"unit_reporter", "unit_manager", "carrier_engineer", "carrier_manager", "admin"}
+    first = counts()
+    assert first[1] >= 8
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0 and "already present" in again.output
+    assert counts() == first
+    client = app.test_client()
+    assert client.post("/login", data={"username": "manager.gat", "password": PASSWORD}).status_code == 302
+    page = client.get("/contracts/XJGAT-POOL-2025").get_data(as_text=True)
+    assert 'id="termination"' in page  # the demo month reaches the third strike (六.(六))
+
+
+def test_demo_needs_the_contracts(app, runner):
+    app.config["DESK_DEMO"] = True
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0 and "load config/contracts" in result.output
