@@ -124,6 +124,8 @@ def _incidents(users: dict, now: datetime) -> None:
                 services.confirm_cause(manager[code], incident, "核实无误", now=reported + (hours + 2) * h)
             elif decision == "dispute":
                 services.dispute_cause(manager[code], incident, "现场无用户侧设备故障，不认可", now=reported + (hours + 2) * h)
+    services.record_payment(carrier_manager, get_contract(XJGAT), paid_at=now - timedelta(days=25),
+                            amount=Decimal("191820.00"), note="首期款（合同三.(二)）", now=now)
     qmga = get_contract(QMGA)
     services.record_payment(carrier_manager, qmga, paid_at=now - timedelta(days=20), amount=Decimal("16350.00"),
                             note="月度服务费", now=now)
@@ -133,7 +135,8 @@ def _incidents(users: dict, now: datetime) -> None:
 
 
 def login_help() -> str:
-    lines = ["Demo users (password for all: %s):" % PASSWORD]
+    lines = ["Sign in at /login (make run: http://127.0.0.1:5000/login) as one of these demo users,",
+             "password for all: %s" % PASSWORD]
     for spec in USERS:
         scope = spec.unit or ", ".join(spec.contracts) or "all"
         lines.append(f"  {spec.username:<16} {spec.role:<17} {scope}")

@@ -131,7 +131,8 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
             session.flush()
             record(actor, "ticket.filed", "ticket", ticket.id, contract_id=unit.contract_id,
                    incident_id=incident.id, after=snapshot(ticket, ("channel", "kind", "affected_cards",
-                                                                   "location", "description", "reported_at")))
+                                                                   "location", "description", "reported_at")),
+                   at=reported_at)
             after_incident_change(incident, actor, "incident.opened", None, at=reported_at)
             _notify_new_ticket(ticket, incident)
     except IntegrityError:

@@ -96,6 +96,7 @@ def test_queue_sorted_by_time_left_and_filters(world, signin):
     first, second = body.index(older.number), body.index(db.session.get(Ticket, world.ticket_id).number)
     assert first < second  # the older report's deadline comes first
     assert text(client.get(f"/incidents?q={older.number}")).count('href="/incidents/') == 1
+    assert client.get(f"/tickets/{older.number}").headers["Location"] == f"/incidents/{older.incident_id}"
     assert client.get("/incidents?q=abc").status_code == 422
     assert client.get("/incidents?month=2025-13").status_code == 422
     assert client.get("/incidents?status=nonsense").status_code == 422
