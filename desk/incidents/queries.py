@@ -157,14 +157,6 @@ def merge_candidates(incident: Incident) -> list[Incident]:
     ).scalars())
 
 
-def clause_param(contract: Contract, clause: str, name: str) -> Decimal | None:
-    """A parameter of a contract clause as stored from its file, or None without the clause."""
-    found = next((c for c in contract.clauses if c.name == clause), None)
-    if found is None or found.params.get(name) is None:
-        return None
-    return Decimal(str(found.params[name]))
-
-
 @dataclass(frozen=True)
 class Consequences:
     """What the rules say about one incident so far, every figure from the engine's report."""
@@ -189,19 +181,19 @@ def consequences(incident: Incident, now: datetime) -> Consequences | None:
     month = f"{local(incident.reported_at, contract.timezone):%Y-%m}"
     report = monthly_report(contract.code, month, now if now < month_end(month, contract.timezone) else None)
     row = next((r for r in report["incidents"] if r["id"] == incident.id), None)
-    threshold = clause_param(contract, "strike_termination", "threshold")
+    terms = contract.terms()
     from desk.reports.services import incident_facts
 
-    hours = continuous_interruption_hours(contract.terms(), incident_facts(contract, now), incident.id, now)
+    hours = continuous_interruption_hours(terms, incident_facts(contract, now), incident.id, now)
     return Consequences(
         month=month,
         provisional=bool(report.get("provisional")) or not incident.cause_confirmed,
         row=row,
         totals=report["totals"],
-        strike_threshold=int(threshold) if threshold is not None else None,
+        strike_threshold=terms.strike_termination.threshold if terms.strike_termination else None,
         continuous_hours=hours,
-        day_waiver_hours=clause_param(contract, "outage_day_waiver", "min_continuous_hours"),
-        period_waiver_hours=clause_param(contract, "outage_period_waiver", "min_monthly_hours"),
+        day_waiver_hours=terms.outage_day_waiver.min_continuous_hours if terms.outage_day_waiver else None,
+        period_waiver_hours=terms.outage_period_waiver.min_monthly_hours if terms.outage_period_waiver else None,
     )
 
 
@@ -290,10 +282,10 @@ def dashboard(contract: Contract, month: str | None, *, now: datetime | None = N
     report = monthly_report(contract.code, month, now if now < month_end(month, contract.timezone) else None)
     payments = payments_of(contract)
     notices = maintenance_notices_of(contract)
-    threshold = clause_param(contract, "strike_termination", "threshold")
+    clause = contract.terms().strike_termination
     return Dashboard(
         contract=contract, month=month, report=report,
-        strike_threshold=int(threshold) if threshold is not None else None,
+        strike_threshold=clause.threshold if clause is not None else None,
         payments=payments, payments_total=sum((p.amount for p in payments), Decimal("0.00")),
         notices=notices, short_notices={n.id for n in notices if notice_is_short(n, contract)},
         decisions=termination_decisions(contract),

@@ -22,6 +22,7 @@ from desk.models import (
 from desk.models.users import CARRIER_ROLES
 from desk.outbox.services import enqueue, on_duty_engineers
 from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
+from desk.sla.progress import notice_too_short
 from desk.sla.repair_deadline import repair_deadline_at
 
 INCIDENT_FIELDS = (
@@ -370,16 +371,13 @@ def cause_history(incident: Incident) -> list[CauseProposal]:
 
 def min_notice_hours(contract) -> Decimal | None:
     """七.(五): the contract's minimum notice for planned maintenance, or None without the clause."""
-    clause = next((c for c in contract.clauses if c.name == "planned_maintenance"), None)
-    value = clause.params.get("min_notice_hours") if clause is not None else None
-    return Decimal(str(value)) if value is not None else None
+    clause = contract.terms().planned_maintenance
+    return clause.min_notice_hours if clause is not None else None
 
 
 def notice_is_short(notice: MaintenanceNotice, contract) -> bool:
-    minimum = min_notice_hours(contract)
-    if minimum is None:
-        return False
-    return (notice.window_start - notice.notice_at) < timedelta(hours=float(minimum))
+    return notice_too_short(contract.terms(), MaintenanceWindow(notice.notice_at, notice.window_start,
+                                                                notice.window_end))
 
 
 def propose_cause(actor: Actor, incident: Incident, cause: str, evidence: str, *,
