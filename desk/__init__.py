@@ -7,7 +7,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, config_for
-from desk.extensions import csrf, db, login_manager, migrate
+# desk.db is a submodule; importing it rebinds the package attribute `db`, so no global of that name here.
+from desk import extensions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -28,15 +29,15 @@ def create_app(config: dict | str | None = None) -> Flask:
         hops = app.config["DESK_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    csrf.init_app(app)
-    login_manager.init_app(app)
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(MIGRATIONS), render_as_batch=True)
+    extensions.csrf.init_app(app)
+    extensions.login_manager.init_app(app)
 
-    from desk import db as desk_db
     from desk import models  # noqa: F401  (tables registered before migrations look)
+    from desk.db import init_app as init_database
 
-    desk_db.init_app(app)
+    init_database(app)
 
     from desk.api import bp as api_bp
 

@@ -159,3 +159,9 @@ def read_ticket(ticket_id: int):
         raise NotFound(f"no ticket {ticket_id}")
     _check_scope(ticket.contract_id)
     return jsonify(ticket_json(ticket))
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_endpoint(unknown: str):
+    # Unmatched URLs under /api/v1 answer in JSON like the rest of the API, not with an HTML page.
+    raise NotFound(f"no API endpoint /api/v1/{unknown}")

@@ -28,8 +28,8 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_item=render_item,
             process_revision_directives=process_revision_directives,
-            compare_type=True,
-            **{k: v for k, v in migrate_ext.configure_args.items() if k != "process_revision_directives"},
+            **{"compare_type": True, **{k: v for k, v in migrate_ext.configure_args.items()
+                                        if k != "process_revision_directives"}},
         )
         with context.begin_transaction():
             context.run_migrations()

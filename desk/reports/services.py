@@ -12,7 +12,13 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.models import Contract, FrozenReport, Incident, MaintenanceNotice, Payment, utcnow
 from desk.sla.incidents import IncidentFacts, MaintenanceWindow, PaymentFacts
+from desk.reports.csv_report import render_csv
+from desk.reports.meta import Payment as MetaPayment
+from desk.reports.meta import ReportMeta
+from desk.reports.pdf_report import render_pdf
+from desk.reports.xlsx_report import render_xlsx
 from desk.sla.report import build_report
+from desk.sla.series import outage_series, strikes_timeline
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -78,3 +84,44 @@ def monthly_report(code: str, month: str, as_of: datetime | None = None) -> dict
         contract.terms(), incident_facts(contract, as_of), payment_facts(contract, as_of), year, mon, as_of,
         frozen=frozen_report(contract, month) is not None,
     )
+
+
+def report_meta(contract: Contract, report: dict, lang: str = "zh") -> ReportMeta:
+    """The renderers' view of a contract and month: its words, thresholds, payments and chart series."""
+    terms = contract.terms()
+    as_of = datetime.fromisoformat(report["as_of"])
+    year, mon = parse_month(report["month"])
+    incidents = incident_facts(contract, as_of)
+    daily, curve = outage_series(terms, incidents, year, mon, as_of)
+    payments = db.session.execute(
+        select(Payment.paid_at, Payment.amount, Payment.note)
+        .where(Payment.contract_id == contract.id, Payment.paid_at <= as_of).order_by(Payment.paid_at)
+    ).all()
+    return ReportMeta(
+        contract=contract.code, title=contract.title, customer=contract.customer, carrier=contract.carrier,
+        cards=contract.cards, total_amount=contract.total_amount, generated_at=as_of,
+        monthly_fee=contract.monthly_fee, timezone=contract.timezone,
+        repair_deadline_hours=terms.repair_deadline.hours if terms.repair_deadline else None,
+        day_waiver_hours=terms.outage_day_waiver.min_continuous_hours if terms.outage_day_waiver else None,
+        period_waiver_hours=terms.outage_period_waiver.min_monthly_hours if terms.outage_period_waiver else None,
+        strike_threshold=terms.strike_termination.threshold if terms.strike_termination else None,
+        service_start=contract.service_start, service_end=contract.service_end,
+        payments_to_date=[MetaPayment(p[0], p[1], p[2]) for p in payments], lang=lang,
+        daily_outage_hours=daily, cumulative_outage=curve,
+        strikes_timeline=strikes_timeline(terms, incidents, as_of),
+    )
+
+
+RENDERERS = {"csv": render_csv, "xlsx": render_xlsx, "pdf": render_pdf}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def render_report(contract: Contract, report: dict, fmt: str, lang: str = "zh") -> bytes:
+    """The same figures as the JSON, as CSV, XLSX or PDF."""
+    if fmt not in RENDERERS:
+        raise ValidationFailed(f"format: one of json, {', '.join(RENDERERS)}")
+    return RENDERERS[fmt](report, report_meta(contract, report, lang))

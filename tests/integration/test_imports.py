@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from desk.audit.services import Actor
-from desk.errors import ValidationFailed
+from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
 from desk.incidents.imports import import_incidents, import_payments
 from desk.models import AuditEntry, Incident, MaintenanceNotice, Payment, Ticket
@@ -89,7 +89,7 @@ def test_bad_files(contracts, data, reason):
 
 
 def test_unknown_contract_is_refused(app):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(NotFound):
         import_incidents("NOPE", (FIXTURES / "qmga-2025-06.csv").read_bytes(), ACTOR)
 
 

@@ -1,0 +1,190 @@
+"""A contract's parameters, as the engine sees them (spec §1 and §6)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class TermsError(ValueError):
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RepairDeadline:  # 四.(三)
+    hours: Decimal
+
+
+@dataclass(frozen=True)
+class IncidentPenalty:  # 六.(六)
+    percent_of_total: Decimal
+
+
+@dataclass(frozen=True)
+class StrikeTermination:  # 六.(六)
+    threshold: int
+    penalty_percent_of_total: Decimal
+
+
+@dataclass(frozen=True)
+class OutageDayWaiver:  # 6.3
+    min_continuous_hours: Decimal
+
+
+@dataclass(frozen=True)
+class OutagePeriodWaiver:  # 6.3
+    min_monthly_hours: Decimal
+
+
+@dataclass(frozen=True)
+class PlannedMaintenance:  # 七.(五)
+    min_notice_hours: Decimal
+
+
+CLAUSES = {
+    "repair_deadline": (RepairDeadline, {"hours": "hours"}),
+    "incident_penalty": (IncidentPenalty, {"percent_of_total": "percent"}),
+    "strike_termination": (StrikeTermination, {"threshold": "count", "penalty_percent_of_total": "percent"}),
+    "outage_day_waiver": (OutageDayWaiver, {"min_continuous_hours": "hours"}),
+    "outage_period_waiver": (OutagePeriodWaiver, {"min_monthly_hours": "hours"}),
+    "planned_maintenance": (PlannedMaintenance, {"min_notice_hours": "hours"}),
+}
+TOP_KEYS = {"code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
+            "total_amount", "cards", "monthly_fee", "clauses", "units"}
+REQUIRED = ("code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
+            "total_amount", "cards")
+
+
+@dataclass(frozen=True)
+class ContractTerms:
+    code: str
+    title: str
+    customer: str
+    carrier: str
+    timezone: str
+    service_start: date
+    service_end: date
+    total_amount: Decimal
+    cards: int
+    monthly_fee: Decimal | None
+    repair_deadline: RepairDeadline | None = None
+    incident_penalty: IncidentPenalty | None = None
+    strike_termination: StrikeTermination | None = None
+    outage_day_waiver: OutageDayWaiver | None = None
+    outage_period_waiver: OutagePeriodWaiver | None = None
+    planned_maintenance: PlannedMaintenance | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def has_strikes(self) -> bool:
+        return self.incident_penalty is not None or self.strike_termination is not None
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return result if result.is_finite() else None
+
+
+def _date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def terms_from_mapping(data: Mapping) -> ContractTerms:
+    """Validate one contract (as tomllib reads it) and build its terms; every problem is named."""
+    errors: list[str] = []
+    if not isinstance(data, Mapping):
+        raise TermsError(["the contract must be a table of keys"])
+    for key in REQUIRED:
+        if key not in data or data[key] in (None, ""):
+            errors.append(f"{key}: required")
+    for key in set(data) - TOP_KEYS:
+        errors.append(f"{key}: unknown key")
+    for key in ("code", "title", "customer", "carrier"):
+        if key in data and not isinstance(data[key], str):
+            errors.append(f"{key}: must be text")
+    tz = data.get("timezone")
+    if tz:
+        try:
+            ZoneInfo(str(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(f"timezone: unknown time zone {tz!r}")
+    start, end = _date(data.get("service_start")), _date(data.get("service_end"))
+    if "service_start" in data and start is None:
+        errors.append("service_start: not a date (YYYY-MM-DD)")
+    if "service_end" in data and end is None:
+        errors.append("service_end: not a date (YYYY-MM-DD)")
+    if start and end and end < start:
+        errors.append("service_end: before service_start")
+    total = _decimal(data.get("total_amount"))
+    if "total_amount" in data and (total is None or total <= 0):
+        errors.append("total_amount: must be a positive amount")
+    cards = data.get("cards")
+    if "cards" in data and (not isinstance(cards, int) or isinstance(cards, bool) or cards < 1):
+        errors.append("cards: must be a whole number of at least 1")
+    fee = None
+    if data.get("monthly_fee") is not None:
+        fee = _decimal(data["monthly_fee"])
+        if fee is None or fee <= 0:
+            errors.append("monthly_fee: must be a positive amount")
+    clauses = {}
+    raw = data.get("clauses", {}) or {}
+    if not isinstance(raw, Mapping):
+        errors.append("clauses: must be tables [clauses.<name>]")
+        raw = {}
+    for name, params in raw.items():
+        if name not in CLAUSES:
+            errors.append(f"clauses.{name}: unknown clause (known: {', '.join(CLAUSES)})")
+            continue
+        cls, spec = CLAUSES[name]
+        if not isinstance(params, Mapping):
+            errors.append(f"clauses.{name}: must be a table")
+            continue
+        for key in set(params) - set(spec):
+            errors.append(f"clauses.{name}.{key}: unknown parameter")
+        values = {}
+        for key, kind in spec.items():
+            where = f"clauses.{name}.{key}"
+            if key not in params:
+                errors.append(f"{where}: required")
+                continue
+            value = _decimal(params[key])
+            if value is None or value <= 0:
+                errors.append(f"{where}: must be a positive number")
+            elif kind == "percent" and value > 100:
+                errors.append(f"{where}: a percentage from 0 to 100")
+            elif kind == "count":
+                if value != value.to_integral_value():
+                    errors.append(f"{where}: must be a whole number of at least 1")
+                else:
+                    values[key] = int(value)
+            else:
+                values[key] = value
+        if len(values) == len(spec):
+            clauses[name] = cls(**values)
+    if ("outage_day_waiver" in clauses or "outage_period_waiver" in clauses) and fee is None \
+            and "monthly_fee" not in data:
+        errors.append("monthly_fee: required by the outage waiver clauses")
+    if errors:
+        raise TermsError(errors)
+    return ContractTerms(
+        code=data["code"], title=data["title"], customer=data["customer"], carrier=data["carrier"],
+        timezone=str(tz), service_start=start, service_end=end, total_amount=total, cards=cards,
+        monthly_fee=fee, **clauses,
+    )

@@ -1,0 +1,50 @@
+"""Local calendar days and months as UTC instants: the one helper for contractual time."""
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+CENT = Decimal("0.01")
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return local_midnight(start, tz), local_midnight(end, tz)
+
+
+def days_in_month(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
+    """Local calendar days that [start, end) overlaps by more than an instant."""
+    if end <= start:
+        return []
+    first = start.astimezone(tz).date()
+    last_instant = end - timedelta(microseconds=1)
+    last = last_instant.astimezone(tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def service_bounds(service_start: date, service_end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return local_midnight(service_start, tz), local_midnight(service_end + timedelta(days=1), tz)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def hours(seconds: float | int | Decimal) -> Decimal:
+    """Seconds as hours with two decimals, half up (spec §1)."""
+    return (Decimal(seconds) / 3600).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat()

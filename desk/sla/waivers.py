@@ -1,0 +1,121 @@
+"""R4 day waivers and R5 the period waiver (6.3)."""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Iterable
+
+from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause
+from desk.sla.intervals import clip, seconds, union
+from desk.sla.terms import ContractTerms
+from desk.sla.timeutil import days_in_month, local_days, local_midnight, money, month_bounds
+
+
+@dataclass(frozen=True)
+class Outage:
+    """One qualifying interval: a carrier-side interruption as known at as_of."""
+
+    start: datetime
+    end: datetime
+    cards: int
+
+
+def qualifying_outages(terms: ContractTerms, incidents: Iterable[IncidentFacts], as_of: datetime) -> list[Outage]:
+    """Interruptions whose effective cause is the carrier's, from started_at to restoration (or as_of)."""
+    result = []
+    for i in incidents:
+        if i.kind != "interruption" or i.reported_at > as_of:
+            continue
+        if effective_cause(terms, i, as_of) not in CARRIER_LIKE:
+            continue
+        end = i.restored_by(as_of) or as_of
+        start = min(i.started_at, end)
+        result.append(Outage(start, end, min(i.affected_cards, terms.cards)))
+    return result
+
+
+def continuous_interruptions(outages: Iterable[Outage]) -> list[tuple[datetime, datetime]]:
+    return union((o.start, o.end) for o in outages)
+
+
+def month_outage_seconds(outages: Iterable[Outage], year: int, month: int, terms: ContractTerms) -> float:
+    """R5's cumulative figure: the union of qualifying intervals clipped to the local month."""
+    lo, hi = month_bounds(year, month, terms.tz)
+    return seconds(clip(continuous_interruptions(outages), lo, hi))
+
+
+def _day_fee_per_card(terms: ContractTerms, year: int, month: int) -> Decimal:
+    return terms.monthly_fee / terms.cards / days_in_month(year, month)
+
+
+def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: int) -> list[tuple[date, Decimal]]:
+    """Every local day of the month overlapped by a continuous interruption of ≥ N hours."""
+    clause = terms.outage_day_waiver
+    if clause is None or terms.monthly_fee is None:
+        return []
+    tz = terms.tz
+    threshold = timedelta(hours=float(clause.min_continuous_hours))
+    lo, hi = month_bounds(year, month, tz)
+    days: set[date] = set()
+    for start, end in continuous_interruptions(outages):
+        if end - start >= threshold and start < hi and end > lo:
+            s, e = max(start, lo), min(end, hi)
+            days.update(local_days(s, e, tz))
+    if not days:
+        return []
+    per_card = _day_fee_per_card(terms, year, month)
+    lines = []
+    for day in sorted(days):
+        d0, d1 = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        cards = max(o.cards for o in outages if o.start < d1 and o.end > d0)
+        lines.append((day, money(per_card * min(cards, terms.cards))))
+    return lines
+
+
+def _card_seconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: set[date], tz) -> Decimal:
+    """∫ (largest card count among outages covering t) dt over [lo, hi), skipping waived days."""
+    points: list[tuple[datetime, int, int]] = []  # (instant, +1 start / -1 end, cards)
+    for o in outages:
+        s, e = max(o.start, lo), min(o.end, hi)
+        if s < e:
+            points.append((s, 1, o.cards))
+            points.append((e, -1, o.cards))
+    if not points:
+        return Decimal(0)
+    day = lo.astimezone(tz).date()
+    while local_midnight(day, tz) < hi:  # day boundaries split the sweep so waived days drop out
+        points.append((local_midnight(day, tz), 0, 0))
+        day += timedelta(days=1)
+    points.sort(key=lambda p: p[0])
+    active: list[int] = []  # max-heap of card counts (negated), lazy deletion
+    removed: dict[int, int] = {}
+    total = Decimal(0)
+    prev = None
+    for instant, kind, cards in points:
+        if prev is not None and instant > prev:
+            while active and removed.get(-active[0], 0):
+                removed[-active[0]] -= 1
+                heapq.heappop(active)
+            if active and prev.astimezone(tz).date() not in skip_days:
+                total += Decimal(-active[0]) * Decimal((instant - prev).total_seconds())
+        if kind == 1:
+            heapq.heappush(active, -cards)
+        elif kind == -1:
+            removed[cards] = removed.get(cards, 0) + 1
+        prev = instant
+    return total
+
+
+def period_waiver(terms: ContractTerms, outages: list[Outage], year: int, month: int,
+                  waived_days: Iterable[date]) -> Decimal:
+    """≥ N hours of outage in the month: the fees of the interrupted period, except days already waived."""
+    clause = terms.outage_period_waiver
+    if clause is None or terms.monthly_fee is None:
+        return Decimal("0.00")
+    if month_outage_seconds(outages, year, month, terms) < float(clause.min_monthly_hours) * 3600:
+        return Decimal("0.00")
+    lo, hi = month_bounds(year, month, terms.tz)
+    card_seconds = _card_seconds(outages, lo, hi, set(waived_days), terms.tz)
+    return money(_day_fee_per_card(terms, year, month) / 86400 * card_seconds)
