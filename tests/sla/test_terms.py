@@ -1,0 +1,48 @@
+from decimal import Decimal
+
+import pytest
+
+from desk.sla.terms import TermsError, terms_from_mapping
+from tests.sla.conftest import QMGA, XJGAT
+
+
+def test_seed_terms(xjgat, qmga):
+    assert xjgat.repair_deadline.hours == 4 and xjgat.strike_termination.threshold == 3
+    assert xjgat.monthly_fee is None and xjgat.outage_day_waiver is None
+    assert qmga.monthly_fee == Decimal("16350.00") and qmga.repair_deadline is None
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"cards": 0}, "cards"),
+    ({"cards": True}, "cards"),
+    ({"total_amount": "-1"}, "total_amount"),
+    ({"timezone": "Mars/Base"}, "timezone"),
+    ({"service_end": "2024-01-01"}, "service_end"),
+    ({"clauses": {"repair_deadline": {"hours": 0}}}, "repair_deadline.hours"),
+    ({"clauses": {"repair_deadline": {"minutes": 5}}}, "minutes"),
+    ({"clauses": {"warp_drive": {}}}, "warp_drive"),
+    ({"clauses": {"incident_penalty": {"percent_of_total": 101}}}, "percentage"),
+    ({"clauses": {"strike_termination": {"threshold": 2.5, "penalty_percent_of_total": 30}}}, "whole number"),
+    ({"colour": "red"}, "colour"),
+])
+def test_every_bad_field_is_named(change, fragment):
+    with pytest.raises(TermsError) as exc:
+        terms_from_mapping({**XJGAT, **change})
+    assert any(fragment in e for e in exc.value.errors), exc.value.errors
+
+
+def test_missing_keys_are_all_named():
+    with pytest.raises(TermsError) as exc:
+        terms_from_mapping({"code": "X"})
+    assert {"title: required", "cards: required", "timezone: required"} <= set(exc.value.errors)
+
+
+def test_waiver_clauses_need_a_monthly_fee():
+    data = {k: v for k, v in QMGA.items() if k != "monthly_fee"}
+    with pytest.raises(TermsError, match="monthly_fee"):
+        terms_from_mapping(data)
+
+
+def test_money_never_passes_through_float():
+    terms = terms_from_mapping({**XJGAT, "total_amount": 0.1 + 0.2})
+    assert terms.total_amount == Decimal(str(0.1 + 0.2))
