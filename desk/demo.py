@@ -6,8 +6,9 @@ figures are real. Without DESK_DEMO=1 nothing fake is created.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -108,7 +109,12 @@ def _incidents(users: dict, now: datetime) -> None:
         "degradation": "专网数据业务时断时续，速率明显下降",
     }
     for code, days, kind, cards, hours, cause, decision in plan:
-        reported = now - timedelta(days=days)
+        # Only faults inside the service period count (spec §2): a contract whose period is over
+        # gets its demo month at the end of its period, every fault of it restored.
+        anchor = _anchor(get_contract(XJGAT if code == "XJGAT" else QMGA), now)
+        if hours is None and anchor < now:
+            hours = 6.0
+        reported = anchor - timedelta(days=days)
         ticket = services.file_fault(reporter[code], unit=_unit(code), kind=kind, affected_cards=cards,
                                      location="且末县城区" if code == "QMGA" else "乌鲁木齐市 指挥中心",
                                      description=descriptions[kind], now=reported)
@@ -124,7 +130,8 @@ def _incidents(users: dict, now: datetime) -> None:
                 services.confirm_cause(manager[code], incident, "核实无误", now=reported + (hours + 2) * h)
             elif decision == "dispute":
                 services.dispute_cause(manager[code], incident, "现场无用户侧设备故障，不认可", now=reported + (hours + 2) * h)
-    services.record_payment(carrier_manager, get_contract(XJGAT), paid_at=now - timedelta(days=25),
+    pool = get_contract(XJGAT)
+    services.record_payment(carrier_manager, pool, paid_at=_anchor(pool, now) - timedelta(days=25),
                             amount=Decimal("191820.00"), note="首期款（合同三.(二)）", now=now)
     qmga = get_contract(QMGA)
     services.record_payment(carrier_manager, qmga, paid_at=now - timedelta(days=20), amount=Decimal("16350.00"),
@@ -132,6 +139,11 @@ def _incidents(users: dict, now: datetime) -> None:
     services.create_maintenance_notice(carrier_manager, get_contract(XJGAT), window_start=now + timedelta(days=5),
                                        window_end=now + timedelta(days=5, hours=2),
                                        description="核心网割接，专网业务短时中断", now=now)
+
+
+def _anchor(contract, now: datetime) -> datetime:
+    end = datetime.combine(contract.service_end, time(18), tzinfo=ZoneInfo(contract.timezone))
+    return min(now, end.astimezone(timezone.utc))
 
 
 def login_help() -> str:

@@ -270,6 +270,13 @@ def current_month(tz: str, now: datetime | None = None) -> str:
     return f"{local(now or utcnow(), tz):%Y-%m}"
 
 
+def default_month(contract: Contract, now: datetime) -> str:
+    """This month, or the nearest month of the service period when now lies outside it."""
+    today = local(now, contract.timezone).date()
+    day = min(max(today, contract.service_start), contract.service_end)
+    return f"{day:%Y-%m}"
+
+
 def dashboard(contract: Contract, month: str | None, *, now: datetime | None = None) -> Dashboard:
     """A contract's month: the engine's figures, the ledger, the notices and the decisions taken."""
     from desk.incidents.services import (
@@ -278,7 +285,7 @@ def dashboard(contract: Contract, month: str | None, *, now: datetime | None = N
     from desk.reports.services import monthly_report
 
     now = now or utcnow()
-    month = month or current_month(contract.timezone, now)
+    month = month or default_month(contract, now)
     report = monthly_report(contract.code, month, now if now < month_end(month, contract.timezone) else None)
     payments = payments_of(contract)
     notices = maintenance_notices_of(contract)

@@ -31,11 +31,17 @@ CONTRACT = "XJGAT-POOL-2025"
 
 
 @pytest.fixture
-def server(database_url, contracts):
+def server(app, database_url, tmp_path):
     """The desk served on 127.0.0.1 and a free port, with CSRF on, from its own app on the test database."""
     from desk import create_app
+    from desk.contracts.services import load_contracts
 
     system = Actor.system("test")
+    # The pool contract's period ended in March 2026 and only faults inside it count: this copy runs on.
+    seed = (ROOT / "config" / "contracts" / "xjgat-pool-2025.toml").read_text(encoding="utf-8")
+    (tmp_path / "pool.toml").write_text(seed.replace("service_end = 2026-03-31", "service_end = 2036-03-31"),
+                                        encoding="utf-8")
+    load_contracts([tmp_path / "pool.toml"], system)
     create_user(system, username="li.officer", password=PASSWORD, role="unit_reporter", display_name="李警官",
                 unit_code="XJGAT")
     create_user(system, username="chen.engineer", password=PASSWORD, role="carrier_engineer",

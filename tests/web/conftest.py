@@ -46,12 +46,15 @@ class World:
 
 
 def load_with_second_unit(tmp_path) -> None:
-    """The seed contracts, with a second police unit on the XJGAT pool (喀什)."""
+    """The seed contracts, with a second police unit on the XJGAT pool (喀什). The pool's service
+    period ended in March 2026 and only faults inside it count; the tests file faults now, so
+    this copy runs on."""
     folder = tmp_path / "contracts"
     folder.mkdir()
     for source in ROOT_CONTRACTS.glob("*.toml"):
         text = source.read_text(encoding="utf-8")
         if "XJGAT-POOL-2025" in text:
+            text = text.replace("service_end = 2026-03-31", "service_end = 2036-03-31")
             text += '\n[[units]]\ncode = "XJGAT-KS"\nname = "喀什地区公安局"\nphones = []\n'
         (folder / source.name).write_text(text, encoding="utf-8")
     load_contracts([folder], SYSTEM)

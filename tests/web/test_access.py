@@ -87,6 +87,9 @@ ACCESS = {
     # contracts
     ("GET", "/contracts"): role_route(VIEWERS, 200),
     ("GET", "/contracts/<code>"): role_route(VIEWERS, 200, scoped=True),
+    # the monthly SLA report page and its downloads
+    ("GET", "/contracts/<code>/reports/<month>"): role_route(VIEWERS, 200, scoped=True),
+    ("GET", "/contracts/<code>/reports/<month>/<fmt>"): role_route(VIEWERS, 200, scoped=True),
     ("POST", "/contracts/<code>/payments"): role_route(("carrier_manager",), scoped=True),
     ("POST", "/contracts/<code>/maintenance"): role_route(("carrier_manager",), scoped=True),
     ("POST", "/contracts/<code>/termination"): role_route(("unit_manager",), scoped=True),
@@ -106,6 +109,8 @@ ACCESS = {
     ("GET", "/api/v1/contracts/<code>/sla/<month>"): everyone(401, anon=401),
     ("POST", "/api/v1/tickets"): everyone(401, anon=401),
     ("GET", "/api/v1/tickets/<int:ticket_id>"): everyone(401, anon=401),
+    **{(method, "/api/v1/<path:unknown>"): everyone(401, anon=401)
+       for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
 }
 
 
@@ -139,7 +144,8 @@ def test_access_table(app, world, signin):
     values = {
         "incident_id": world.incident.id, "ticket_id": world.ticket_id, "attachment_id": world.attachment_id,
         "code": "XJGAT-POOL-2025", "month": "2025-06", "user_id": world.users["reporter"].id,
-        "token_id": token.id, "filename": "desk.css",
+        "token_id": token.id, "filename": "desk.css", "unknown": "nothing-here",
+        "fmt": "csv",
     }
     clients = {ANON: app.test_client()}
     clients.update({name: signin(name) for name in COLUMNS[1:]})
