@@ -43,6 +43,10 @@ def create_app(config: dict | str | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
 
+    from desk.reports.views import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
+
     from desk.cli import register_cli
 
     register_cli(app)

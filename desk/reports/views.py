@@ -1,0 +1,70 @@
+"""The monthly SLA report as a page and as downloads: the same figures in every format."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, request
+
+from desk.auth.permissions import check_contract
+from desk.contracts.services import get_contract
+from desk.errors import DeskError, NotFound, ValidationFailed
+from desk.reports import labels
+from desk.reports.charts import all_charts
+from desk.reports.hashing import report_hash
+from desk.reports.services import CONTENT_TYPES, monthly_report, render_report, report_meta
+from desk.timeparse import parse_instant
+from desk.web.helpers import allowed, page, user
+
+bp = Blueprint("reports", __name__)
+FORMATS = ("json", "csv", "xlsx", "pdf")
+
+
+@bp.errorhandler(DeskError)
+def _refused(exc: DeskError):
+    return page("error.html", exc.status, error=exc)
+
+
+def _report(code: str, month: str):
+    try:
+        contract = get_contract(code)
+    except NotFound:
+        contract = None
+    contract = check_contract(user(), contract, "view_contract")
+    as_of = None
+    if request.args.get("as_of"):
+        try:
+            as_of = parse_instant(request.args["as_of"], contract.timezone)
+        except ValueError as exc:
+            raise ValidationFailed(f"as_of: {exc}")
+    return contract, monthly_report(code, month, as_of)
+
+
+@bp.get("/contracts/<code>/reports/<month>")
+@allowed("view_contract")
+def show(code: str, month: str):
+    contract, report = _report(code, month)
+    from desk.web.i18n import language
+
+    lang = language()
+    meta = report_meta(contract, report, lang)
+    return page("report.html", contract=contract, report=report, charts=all_charts(report, meta),
+                w=labels.words(lang), kinds=labels.KINDS[lang], causes=labels.CAUSES[lang],
+                local=lambda v: labels.local_text(v, contract.timezone), clause=meta.clause,
+                payments=meta.payments(), digest=report_hash(report), formats=FORMATS,
+                query=request.query_string.decode("ascii", "replace"))
+
+
+@bp.get("/contracts/<code>/reports/<month>/<fmt>")
+@allowed("view_contract")
+def download(code: str, month: str, fmt: str):
+    if fmt not in FORMATS:
+        raise NotFound(f"no report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    contract, report = _report(code, month)
+    if fmt == "json":
+        body, content_type = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"), "application/json"
+    else:
+        body, content_type = render_report(contract, report, fmt), CONTENT_TYPES[fmt]
+    name = f"sla-{contract.code}-{report['month']}{'' if report['final'] else '-draft'}.{fmt}"
+    return Response(body, content_type=content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "X-Report-Hash": report_hash(report)})

@@ -1,0 +1,76 @@
+"""The report page and downloads: same figures as the JSON, scoped to the user's contracts."""
+import io
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from desk.audit.services import Actor
+from desk.auth.services import create_user
+from desk.incidents.imports import import_incidents
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+URL = "/contracts/QMGA-JWT-2025/reports/2025-06"
+AS_OF = "?as_of=2025-07-01T00:10"
+
+
+@pytest.fixture
+def signed_in(app, contracts):
+    import_incidents("QMGA-JWT-2025", (FIXTURES / "qmga-2025-06.csv").read_bytes(), Actor.system("test"))
+    for name, contract in (("qm-manager", "QMGA-JWT-2025"), ("xj-manager", "XJGAT-POOL-2025")):
+        create_user(Actor.system("test"), username=name, password="secret-pass-1", role="unit_manager",
+                    contract_codes=[contract])
+
+    def client_for(name):
+        client = app.test_client()
+        response = client.post("/login", data={"username": name, "password": "secret-pass-1"})
+        assert response.status_code in (302, 303), response.data[:300]
+        return client
+    return client_for
+
+
+def test_page_shows_the_report_figures(signed_in):
+    response = signed_in("qm-manager").get(URL + AS_OF)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for figure in ("1689.50", "13.48", "545.00", "54.50", "6.3", "<svg"):
+        assert figure in html
+
+
+def test_downloads_carry_the_same_figures(signed_in):
+    client = signed_in("qm-manager")
+    report = json.loads(client.get(URL + "/json" + AS_OF).data)
+    assert report["totals"]["day_waiver_total"] == "1689.50"
+    csv = client.get(URL + "/csv" + AS_OF)
+    assert csv.data.startswith(b"\xef\xbb\xbf") and "1689.50" in csv.data.decode("utf-8-sig")
+    xlsx = client.get(URL + "/xlsx" + AS_OF)
+    book = load_workbook(io.BytesIO(xlsx.data))
+    assert len(book.sheetnames) >= 3
+    pdf = client.get(URL + "/pdf" + AS_OF)
+    assert pdf.data.startswith(b"%PDF") and pdf.headers["Content-Type"] == "application/pdf"
+    assert csv.headers["X-Report-Hash"] == pdf.headers["X-Report-Hash"]
+
+
+def test_other_contracts_manager_is_refused(signed_in):
+    client = signed_in("xj-manager")
+    assert client.get(URL + AS_OF).status_code in (403, 404)
+    assert client.get(URL + "/pdf" + AS_OF).status_code in (403, 404)
+
+
+def test_unknown_format_and_bad_month(signed_in):
+    client = signed_in("qm-manager")
+    assert client.get(URL + "/docx").status_code == 404
+    assert client.get("/contracts/QMGA-JWT-2025/reports/2025-13").status_code == 422
+
+
+def test_cli_formats(runner, contracts, tmp_path):
+    import_incidents("QMGA-JWT-2025", (FIXTURES / "qmga-2025-06.csv").read_bytes(), Actor.system("test"))
+    for fmt in ("csv", "xlsx", "pdf"):
+        out = tmp_path / f"r.{fmt}"
+        result = runner.invoke(args=["sla-report", "QMGA-JWT-2025", "2025-06", "--format", fmt,
+                                     "--as-of", "2025-07-01T00:10", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 0
+    result = runner.invoke(args=["sla-report", "QMGA-JWT-2025", "2025-06", "--format", "csv", "--as-of", "2025-07-01T00:10"])
+    assert "1689.50" in result.stdout
