@@ -74,3 +74,28 @@ def test_cli_formats(runner, contracts, tmp_path):
         assert out.stat().st_size > 0
     result = runner.invoke(args=["sla-report", "QMGA-JWT-2025", "2025-06", "--format", "csv", "--as-of", "2025-07-01T00:10"])
     assert "1689.50" in result.stdout
+
+
+def test_frozen_month_downloads_the_stored_figures_every_time(signed_in, app):
+    from desk.db import transaction
+    from desk.models import Contract, FrozenReport
+    from desk.reports.hashing import report_hash
+    from desk.reports.services import monthly_report
+    from desk.timeparse import parse_instant
+    from desk.extensions import db
+    from sqlalchemy import select
+
+    stored = monthly_report("QMGA-JWT-2025", "2025-06", parse_instant("2025-07-01T00:10", "Asia/Shanghai"))
+    stored["final"] = True
+    contract = db.session.execute(select(Contract).where(Contract.code == "QMGA-JWT-2025")).scalar_one()
+    with transaction() as session:
+        session.add(FrozenReport(contract_id=contract.id, month="2025-06", report_json=json.dumps(stored),
+                                 report_hash=report_hash(stored)))
+    # a late import changes the live figures, never the frozen month
+    import_incidents("QMGA-JWT-2025", b"external_id,reported_at,restored_at,kind,cause\n"
+                     b"LATE,2025-06-20T08:00,2025-06-20T12:00,interruption,carrier\n", Actor.system("test"))
+    client = signed_in("qm-manager")
+    first, second = client.get(URL + "/pdf"), client.get(URL + "/pdf")
+    assert first.headers["X-Report-Hash"] == second.headers["X-Report-Hash"] == report_hash(stored)
+    assert first.data == second.data
+    assert json.loads(client.get(URL + "/json").data)["totals"]["day_waiver_total"] == "1689.50"
