@@ -187,7 +187,9 @@ def consequences(incident: Incident, now: datetime) -> Consequences | None:
     hours = continuous_interruption_hours(terms, incident_facts(contract, now), incident.id, now)
     return Consequences(
         month=month,
-        provisional=bool(report.get("provisional")) or not incident.cause_confirmed,
+        # The incident's own figures settle once both sides agree on its cause (spec §2); the month's
+        # report stays provisional until the month is over as well.
+        provisional=not incident.cause_confirmed or incident.cause == "undetermined",
         row=row,
         totals=report["totals"],
         strike_threshold=terms.strike_termination.threshold if terms.strike_termination else None,

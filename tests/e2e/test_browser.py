@@ -136,6 +136,7 @@ def test_fault_to_confirmed_cause_moves_the_dashboard(server, browser):
     engineer.fill("#cause-form textarea[name=evidence]", "基站传输板卡故障，已更换")
     engineer.click("#cause-form button")
     engineer.wait_for_selector("text=已提出原因，等待单位负责人确认。")
+    assert engineer.locator(".consequences .badge.provisional").count() == 1
     shot(engineer, "incident.png")
 
     manager.goto(f"{server}/contracts/{CONTRACT}")
@@ -149,6 +150,8 @@ def test_fault_to_confirmed_cause_moves_the_dashboard(server, browser):
     manager.wait_for_selector("text=已确认恢复。")
     manager.click("#confirm-cause")
     manager.wait_for_selector("text=原因已确认。")
+    assert manager.locator(".consequences .badge.provisional").count() == 0  # agreed by both sides
+    assert "第 1 次（共 3 次触发解约权）" in manager.locator(".consequences .strike").inner_text()
     manager.goto(f"{server}/contracts/{CONTRACT}")
     shot(manager, "dashboard.png")
 
