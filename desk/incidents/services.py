@@ -3,12 +3,15 @@ checks the actor's right, writes the audit entry and queues notifications togeth
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from desk.audit.services import Actor, record, snapshot
 from desk.db import transaction
@@ -234,6 +237,16 @@ def _refuse(message: str) -> None:
     raise InvalidTransition(message)
 
 
+@contextmanager
+def _changing(incident: Incident, actor: Actor, action: str, now: datetime) -> Iterator[Session]:
+    """One change to an incident: a transaction that ends in after_incident_change with the
+    incident as it was before."""
+    with transaction() as session:
+        before = incident_snapshot(incident)
+        yield session
+        after_incident_change(incident, actor, action, before, at=now)
+
+
 def get_incident(incident_id: int) -> Incident | None:
     return db.session.get(Incident, incident_id)
 
@@ -244,13 +257,11 @@ def acknowledge(actor: Actor, incident: Incident, *, now: datetime | None = None
     now = _now(now)
     if incident.status != "open":
         _refuse(f"only an open incident can be acknowledged; this one is {incident.status}")
-    with transaction():
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.acknowledged", now):
         incident.status = "acknowledged"
         incident.acknowledged_at = now
         if incident.assigned_engineer_id is None and actor.user is not None and actor.user.is_carrier:
             incident.assigned_engineer_id = actor.user.id
-        after_incident_change(incident, actor, "incident.acknowledged", before, at=now)
     return incident
 
 
@@ -272,10 +283,8 @@ def assign(actor: Actor, incident: Incident, engineer_id: int, *, now: datetime 
     engineer = next((e for e in engineers_for(incident.contract_id) if e.id == engineer_id), None)
     if engineer is None:
         raise ValidationFailed("engineer: not an active carrier engineer of this contract")
-    with transaction():
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.assigned", now):
         incident.assigned_engineer_id = engineer.id
-        after_incident_change(incident, actor, "incident.assigned", before, at=now)
     return incident
 
 
@@ -289,10 +298,8 @@ def set_started(actor: Actor, incident: Incident, started_at: datetime, *, now: 
         raise ValidationFailed("started_at: the interruption cannot begin after it was reported")
     if incident.restored_at is not None and started_at > incident.restored_at:
         _refuse("started_at: cannot be after the restoration")
-    with transaction():
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.started_set", now):
         incident.started_at = started_at
-        after_incident_change(incident, actor, "incident.started_set", before, at=now)
     return incident
 
 
@@ -307,11 +314,9 @@ def restore(actor: Actor, incident: Incident, restored_at: datetime | None = Non
     _not_future(restored_at, now, "restored_at")
     if restored_at < incident.started_at:
         _refuse("restored_at: cannot be before the interruption started")
-    with transaction():
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.restored", now):
         incident.status = "restored"
         incident.restored_at = restored_at
-        after_incident_change(incident, actor, "incident.restored", before, at=now)
         _notify_unit(incident, f"restored:{restored_at.isoformat()}",
                      f"【恢复】工单{_first_number(incident)} 已恢复，请登录确认或提出异议")
     return incident
@@ -322,11 +327,9 @@ def confirm_restoration(actor: Actor, incident: Incident, *, now: datetime | Non
     now = _now(now)
     if incident.status != "restored":
         _refuse(f"only a restored incident can be confirmed; this one is {incident.status}")
-    with transaction():
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.restoration_confirmed", now):
         incident.status = "confirmed"
         incident.confirmed_at = now
-        after_incident_change(incident, actor, "incident.restoration_confirmed", before, at=now)
     return incident
 
 
@@ -339,8 +342,7 @@ def dispute_restoration(actor: Actor, incident: Incident, reason: str, *, now: d
         _refuse(f"only a restored incident can be disputed; this one is {incident.status}")
     if not reason or len(reason) > MAX_COMMENT:
         raise ValidationFailed(f"reason: say why, in 1 to {MAX_COMMENT} characters")
-    with transaction() as session:
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.restoration_disputed", now) as session:
         incident.status = "open"
         incident.restored_at = None
         incident.confirmed_at = None
@@ -349,7 +351,6 @@ def dispute_restoration(actor: Actor, incident: Incident, reason: str, *, now: d
         session.flush()
         record(actor, "comment.added", "comment", comment.id, contract_id=incident.contract_id,
                incident_id=incident.id, after={"body": reason}, at=now)
-        after_incident_change(incident, actor, "incident.restoration_disputed", before, at=now)
         for engineer in on_duty_engineers(incident.contract_id):
             enqueue(engineer.phone, f"【异议】工单{_first_number(incident)} 用户不认可恢复，已重新打开",
                     f"incident:{incident.id}:disputed:{now.isoformat()}:user:{engineer.id}")
@@ -402,8 +403,7 @@ def propose_cause(actor: Actor, incident: Incident, cause: str, evidence: str, *
         errors.append("maintenance_notice: only planned maintenance links a notice")
     if errors:
         raise ValidationFailed("the cause was not proposed", errors=errors)
-    with transaction() as session:
-        before = incident_snapshot(incident)
+    with _changing(incident, actor, "incident.cause_proposed", now) as session:
         for earlier in session.execute(select(CauseProposal).where(
                 CauseProposal.incident_id == incident.id, CauseProposal.status == "proposed")).scalars():
             earlier.status = "superseded"
@@ -418,7 +418,6 @@ def propose_cause(actor: Actor, incident: Incident, cause: str, evidence: str, *
         record(actor, "cause_proposal.created", "cause_proposal", proposal.id, contract_id=incident.contract_id,
                incident_id=incident.id, after=snapshot(proposal, ("cause", "evidence", "maintenance_notice_id")),
                at=now)
-        after_incident_change(incident, actor, "incident.cause_proposed", before, at=now)
     return proposal
 
 
@@ -434,9 +433,9 @@ def _decide_cause(actor: Actor, incident: Incident, action: str, note: str, now:
         raise ValidationFailed("note: say why the cause is disputed")
     if len(note) > MAX_COMMENT:
         raise ValidationFailed(f"note: at most {MAX_COMMENT} characters")
-    with transaction():
-        before = incident_snapshot(incident)
-        proposal.status = "confirmed" if confirmed else "disputed"
+    status = "confirmed" if confirmed else "disputed"
+    with _changing(incident, actor, f"incident.cause_{status}", now):
+        proposal.status = status
         proposal.decided_by_id, proposal.decided_at, proposal.decision_note = actor.user_id, now, note
         if confirmed:
             incident.cause_confirmed = True
@@ -445,7 +444,6 @@ def _decide_cause(actor: Actor, incident: Incident, action: str, note: str, now:
             incident.cause, incident.cause_confirmed, incident.maintenance_notice_id = "undetermined", False, None
         record(actor, f"cause_proposal.{proposal.status}", "cause_proposal", proposal.id,
                contract_id=incident.contract_id, incident_id=incident.id, after={"note": note}, at=now)
-        after_incident_change(incident, actor, f"incident.cause_{proposal.status}", before, at=now)
     return proposal
 
 
