@@ -165,6 +165,21 @@ def register_cli(app: Flask) -> None:
             fail(exc)
         click.echo(f"revoked {prefix}")
 
+    @app.cli.command("clock-tick")
+    @click.option("--now", "now_text", help="ISO 8601 instant to tick at (default: now)")
+    def clock_tick_command(now_text):
+        """Record every SLA clock event that has come due (once each, at its due instant)."""
+        from desk.clock.tick import tick
+        from desk.models import utcnow
+        from desk.timeparse import parse_instant
+
+        try:
+            now = parse_instant(now_text, current_app.config["DESK_TIMEZONE"]) if now_text else utcnow()
+        except ValueError as exc:
+            fail(DeskError(f"--now: {exc}"))
+        result = tick(now)
+        click.echo(f"{result.recorded} events recorded, {result.cancelled} cancelled")
+
     @app.cli.command("audit-verify")
     def audit_verify_command():
         """Check the audit log's hash chain; report the first altered entry."""

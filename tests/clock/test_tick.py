@@ -1,0 +1,70 @@
+"""The clock's tick: due events recorded once, at their due instant, with their notifications."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from desk.audit.services import Actor
+from desk.auth.services import create_user
+from desk.clock.tick import tick
+from desk.extensions import db
+from desk.incidents.services import file_ticket, restore
+from desk.models import AuditEntry, ClockEvent, OutboxMessage, Unit, utcnow
+
+
+@pytest.fixture
+def filed(contracts):
+    create_user(Actor.system("test"), username="cm", password="secret-pass-1", role="carrier_manager",
+                contract_codes=["XJGAT-POOL-2025"], phone="+8613800000009")
+    unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    reported = utcnow() - timedelta(hours=6)
+    ticket, _ = file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="api",
+                            reported_at=reported)
+    return ticket, reported
+
+
+def events(status=None):
+    query = select(ClockEvent).order_by(ClockEvent.due_at)
+    if status:
+        query = query.where(ClockEvent.status == status)
+    return db.session.execute(query).scalars().all()
+
+
+def test_catch_up_records_each_event_once_at_its_due_instant(filed):
+    ticket, reported = filed
+    assert {e.kind for e in events("pending")} == {"repair_deadline_warning", "repair_deadline_breach"}
+    # The scheduler was down for six hours: one tick catches up on all three events.
+    result = tick(utcnow())
+    assert result.recorded == 3
+    recorded = events("recorded")
+    assert all(e.recorded_at == e.due_at for e in recorded)
+    breach = next(e for e in recorded if e.kind == "repair_deadline_breach")
+    assert breach.due_at == reported + timedelta(hours=4)
+    messages = db.session.execute(select(OutboxMessage.body)).scalars().all()
+    assert len(messages) == 3 and any("已超过修复时限" in m for m in messages)
+    assert tick(utcnow()).recorded == 0
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 3
+    audits = db.session.execute(select(AuditEntry.action).where(AuditEntry.action.like("clock.%"))).scalars().all()
+    assert sorted(audits) == ["clock.repair_deadline_breach", "clock.repair_deadline_warning",
+                              "clock.repair_deadline_warning"]
+
+
+def test_nothing_is_recorded_before_it_is_due(filed):
+    ticket, reported = filed
+    assert tick(reported + timedelta(hours=2, minutes=59)).recorded == 0
+    assert tick(reported + timedelta(hours=3)).recorded == 1  # the 60-minute warning
+
+
+def test_restoring_cancels_pending_events(filed):
+    ticket, reported = filed
+    restore(Actor.system("test"), ticket.incident, reported + timedelta(hours=1))
+    assert not events("pending")
+    assert tick(utcnow()).recorded == 0
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
+
+
+def test_cli_tick(filed, runner):
+    result = runner.invoke(args=["clock-tick"])
+    assert result.exit_code == 0 and "3 events recorded" in result.output
+    bad = runner.invoke(args=["clock-tick", "--now", "soon"])
+    assert bad.exit_code == 1 and "--now" in bad.output
