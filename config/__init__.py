@@ -31,7 +31,6 @@ class Config:
     DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "Asia/Shanghai")
     DESK_CONTRACTS_DIR = os.environ.get("DESK_CONTRACTS_DIR", str(ROOT / "config" / "contracts"))
     DESK_DEMO = _bool("DESK_DEMO")
-    DESK_RUN_SCHEDULER = _bool("DESK_RUN_SCHEDULER")
     BABEL_DEFAULT_LOCALE = os.environ.get("DESK_LOCALE", "zh_Hans_CN")
     BABEL_DEFAULT_TIMEZONE = DESK_TIMEZONE
     MAX_CONTENT_LENGTH = int(os.environ.get("DESK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))

@@ -94,7 +94,7 @@ def app(database_url):
     from desk import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "test-secret", "DESK_DEMO": False, "DESK_RUN_SCHEDULER": False})
+                      "SECRET_KEY": "test-secret", "DESK_DEMO": False})
     with app.app_context():
         yield app
         from desk.extensions import db
