@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from desk.auth import services as auth
 from desk.contracts.services import all_contracts, get_contract, load_contracts
-from desk.errors import DeskError
+from desk.errors import DeskError, NotFound
 from desk.extensions import db
 from desk.models import ApiToken, Unit, User
 from desk.web import forms
@@ -161,8 +161,6 @@ def revoke_token(token_id: int):
     try:
         check_form(forms.ActionForm())
         if token is None:
-            from desk.errors import NotFound
-
             raise NotFound("no such token")
         auth.revoke_api_token(actor(), token.prefix)
     except DeskError as exc:

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from desk.auth.permissions import check_contract
 from desk.contracts.services import get_contract
-from desk.errors import DeskError
+from desk.errors import DeskError, NotFound
 from desk.extensions import db
 from desk.incidents import services
 from desk.incidents.queries import dashboard, visible_contracts
@@ -22,8 +22,6 @@ def _refused(exc: DeskError):
 
 
 def _contract(code: str, action: str = "view_contract"):
-    from desk.errors import NotFound
-
     try:
         contract = get_contract(code)
     except NotFound:

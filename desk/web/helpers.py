@@ -10,11 +10,11 @@ from decimal import Decimal, InvalidOperation
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, render_template
+from flask import Flask, current_app, render_template
 from flask_login import current_user, login_required
 
 from desk.audit.services import Actor
-from desk.auth.permissions import may
+from desk.auth.permissions import may, require
 from desk.errors import ValidationFailed
 from desk.timeparse import parse_instant
 
@@ -37,8 +37,7 @@ def allowed(action: str):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if not may(user(), action):
-                abort(403)
+            require(user(), action)  # a Forbidden the blueprint renders as a page
             return view(*args, **kwargs)
         return wrapped
     return decorate

@@ -6,15 +6,15 @@ nothing written.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_login import login_required
 
 from desk.auth.permissions import check_incident, require, units_for_filing
-from desk.errors import DeskError, NotFound
+from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.incidents import services
 from desk.incidents.queries import incident_page
-from desk.models import Attachment, Unit, utcnow
+from desk.models import Attachment, Unit
 from desk.web import forms
 from desk.web.helpers import actor, check_form, instant, page, user
 
@@ -24,6 +24,12 @@ bp = Blueprint("incidents", __name__)
 @bp.errorhandler(DeskError)
 def _refused(exc: DeskError):
     return page("error.html", exc.status, error=exc)
+
+
+@bp.errorhandler(413)
+def _too_large(_exc):
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    return page("error.html", 413, error=ValidationFailed(f"attachments: the upload is larger than {limit} MB"))
 
 
 def _uploads(field: str) -> list[services.Upload]:

@@ -11,6 +11,11 @@ from desk.web.helpers import allowed, page, tz, user
 bp = Blueprint("lists", __name__)
 
 
+@bp.errorhandler(DeskError)
+def _refused(exc: DeskError):
+    return page("error.html", exc.status, error=exc)
+
+
 def _filters() -> Filters:
     args = request.args
     return Filters(contract=args.get("contract", "").strip(), unit=args.get("unit", "").strip(),

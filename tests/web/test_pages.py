@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from desk.extensions import db
 from desk.incidents.services import repair_deadline
-from desk.models import Incident, Ticket, Unit, utcnow
+from desk.models import Ticket, Unit, utcnow
 from desk.timeparse import local
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,3 +186,18 @@ def test_admin_creates_user_and_token_and_loads_a_contract(world, signin):
     assert "喀什地区公安局（改）" in text(client.get("/admin/contracts"))
     response = client.post("/admin/contracts", data={"toml": "code = 1\n[oops"})
     assert response.status_code == 422 and "TOML" in text(response)
+
+
+def test_too_large_an_upload_is_refused_with_the_limit(app, world, signin):
+    from io import BytesIO
+
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    response = signin("reporter").post(f"/incidents/{world.incident.id}/attachments",
+                                       data={"files": [(BytesIO(PNG + b"\0" * 2 * 1024 * 1024), "big.png")]},
+                                       content_type="multipart/form-data")
+    assert response.status_code == 413 and "larger than 1 MB" in text(response)
+
+
+def test_a_role_refused_a_page_gets_the_desk_page(world, signin):
+    response = signin("reporter").get("/queue")
+    assert response.status_code == 403 and "操作被拒绝" in text(response)

@@ -12,7 +12,7 @@ from desk.audit.services import Actor, verify_chain
 from desk.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.incidents import services
-from desk.models import AuditEntry, CauseProposal, ClockEvent, Comment, Incident, Payment, Ticket, Unit, utcnow
+from desk.models import AuditEntry, CauseProposal, ClockEvent, Comment, Payment, Ticket, Unit, utcnow
 
 
 def audit_count() -> int:
