@@ -13,14 +13,12 @@ from desk.errors import DeskError, NotFound
 from desk.extensions import db
 from desk.models import ApiToken, Unit, User
 from desk.web import forms
-from desk.web.helpers import actor, allowed, check_form, page
+from desk.web.helpers import actor, allowed, check_form, page, refusal_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.errorhandler(DeskError)
-def _refused(exc: DeskError):
-    return page("error.html", exc.status, error=exc)
+bp.register_error_handler(DeskError, refusal_page)
 
 
 def _user_form() -> forms.UserForm:

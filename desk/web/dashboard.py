@@ -11,14 +11,12 @@ from desk.extensions import db
 from desk.incidents import services
 from desk.incidents.queries import dashboard, visible_contracts
 from desk.web import forms
-from desk.web.helpers import actor, allowed, check_form, instant, money, page, user
+from desk.web.helpers import actor, allowed, check_form, instant, money, page, refusal_page, user
 
 bp = Blueprint("dashboard", __name__)
 
 
-@bp.errorhandler(DeskError)
-def _refused(exc: DeskError):
-    return page("error.html", exc.status, error=exc)
+bp.register_error_handler(DeskError, refusal_page)
 
 
 def _contract(code: str, action: str = "view_contract"):

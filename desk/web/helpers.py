@@ -106,3 +106,8 @@ def init_templates(app: Flask) -> None:
 
 def page(template: str, status: int = 200, **context):
     return render_template(template, **context), status
+
+
+def refusal_page(exc):
+    """A service's refusal (DeskError) as the desk's page, with its status and every problem named."""
+    return page("error.html", exc.status, error=exc)

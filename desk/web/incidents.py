@@ -16,14 +16,12 @@ from desk.incidents import services
 from desk.incidents.queries import incident_page
 from desk.models import Attachment, Unit
 from desk.web import forms
-from desk.web.helpers import actor, check_form, instant, page, user
+from desk.web.helpers import actor, check_form, instant, page, refusal_page, user
 
 bp = Blueprint("incidents", __name__)
 
 
-@bp.errorhandler(DeskError)
-def _refused(exc: DeskError):
-    return page("error.html", exc.status, error=exc)
+bp.register_error_handler(DeskError, refusal_page)
 
 
 @bp.errorhandler(413)

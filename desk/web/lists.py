@@ -6,14 +6,12 @@ from flask import Blueprint, request
 from desk.errors import DeskError
 from desk.incidents.queries import Filters, find_incidents, queue as open_queue, visible_contracts, visible_units
 from desk.models import STATUSES
-from desk.web.helpers import allowed, page, tz, user
+from desk.web.helpers import allowed, page, refusal_page, tz, user
 
 bp = Blueprint("lists", __name__)
 
 
-@bp.errorhandler(DeskError)
-def _refused(exc: DeskError):
-    return page("error.html", exc.status, error=exc)
+bp.register_error_handler(DeskError, refusal_page)
 
 
 def _filters() -> Filters:
