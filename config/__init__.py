@@ -1,5 +1,6 @@
 """Configuration classes: every setting comes from an environment variable with a sane default."""
 import os
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,18 @@ def _database_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'desk.sqlite3'}"
 
 
+def _numbers(name: str, default: str, kind=int) -> tuple:
+    """A comma-separated list of numbers, e.g. DESK_DEADLINE_WARNINGS="60,15"."""
+    text = os.environ.get(name, default)
+    try:
+        values = tuple(kind(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a comma-separated list of numbers") from None
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{name}: {text!r} must hold positive numbers")
+    return values
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _database_url()
@@ -44,6 +57,14 @@ class Config:
     TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
     # Behind a reverse proxy the signed URL is the public one: trust this many proxy hops.
     DESK_PROXY_HOPS = int(os.environ.get("DESK_PROXY_HOPS", "0"))
+    # The SLA clock (desk/clock/): warnings before each threshold, how often it beats, its lease.
+    DESK_DEADLINE_WARNINGS = _numbers("DESK_DEADLINE_WARNINGS", "60,15")  # minutes before R1's deadline
+    DESK_DAY_WAIVER_WARNING_HOURS = _numbers("DESK_DAY_WAIVER_WARNING_HOURS", "2.5", Decimal)[0]  # R4 at 3 h
+    DESK_PERIOD_WAIVER_WARNING_HOURS = _numbers("DESK_PERIOD_WAIVER_WARNING_HOURS", "60", Decimal)[0]  # R5 at 72 h
+    DESK_CLOCK_INTERVAL_SECONDS = _numbers("DESK_CLOCK_INTERVAL_SECONDS", "10", float)[0]
+    DESK_CLOCK_LEASE_SECONDS = _numbers("DESK_CLOCK_LEASE_SECONDS", "45", float)[0]
+    # `make run`: the dev server runs the clock itself; in production `flask scheduler` does.
+    DESK_EMBEDDED_SCHEDULER = _bool("DESK_EMBEDDED_SCHEDULER")
 
 
 class DevelopmentConfig(Config):

@@ -55,6 +55,10 @@ def create_app(config: dict | str | None = None) -> Flask:
 
     init_web(app)
 
+    from desk.clock.scheduler import init_embedded
+
+    init_embedded(app)
+
     from desk.demo import register_cli as register_demo_cli
 
     register_demo_cli(app)

@@ -169,6 +169,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--now", "now_text", help="ISO 8601 instant to tick at (default: now)")
     def clock_tick_command(now_text):
         """Record every SLA clock event that has come due (once each, at its due instant)."""
+        from desk.clock.month_end import ensure_freeze_events
         from desk.clock.tick import tick
         from desk.models import utcnow
         from desk.timeparse import parse_instant
@@ -177,8 +178,19 @@ def register_cli(app: Flask) -> None:
             now = parse_instant(now_text, current_app.config["DESK_TIMEZONE"]) if now_text else utcnow()
         except ValueError as exc:
             fail(DeskError(f"--now: {exc}"))
+        ensure_freeze_events(now)
         result = tick(now)
         click.echo(f"{result.recorded} events recorded, {result.cancelled} cancelled")
+
+    @app.cli.command("scheduler")
+    def scheduler_command():
+        """Run the SLA clock: record events as they come due and send the outbox (one active per database)."""
+        import logging
+
+        from desk.clock.scheduler import run_forever
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        run_forever(current_app._get_current_object())
 
     @app.cli.command("audit-verify")
     def audit_verify_command():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Callable, Iterator
 
 from flask import Flask
 from sqlalchemy import event
@@ -67,12 +67,35 @@ def transaction() -> Iterator[Session]:
         finally:
             _immediate.reset(immediate_token)
         yield session
+        _run_before_commit(session)
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
+        session.info.pop(_BEFORE_COMMIT, None)
         _depth.reset(depth_token)
+
+
+_BEFORE_COMMIT = "desk.before_commit"
+
+
+def before_commit(key: object, work: Callable[[], None]) -> None:
+    """Run `work` once at the end of the current transaction, however often it is asked for under `key`.
+
+    For derived state that depends on many rows a transaction may change (a contract's outage
+    events after an import of thousands of incidents): derive it once, from the final facts.
+    """
+    if not in_transaction():
+        raise RuntimeError("before_commit needs a transaction")
+    db.session.info.setdefault(_BEFORE_COMMIT, {})[key] = work
+
+
+def _run_before_commit(session: Session) -> None:
+    pending = session.info.get(_BEFORE_COMMIT)
+    while pending:
+        _key, work = pending.popitem()
+        work()
 
 
 def in_transaction() -> bool:

@@ -1,71 +1,169 @@
-"""Deriving an incident's pending clock events from its current facts.
+"""Deriving the SLA clock's pending events from the current facts.
 
-Called inside the transaction of every incident change, so the events always match the
-incident: restoring or re-attributing it cancels or re-derives what is still pending.
+Every contractual moment is a `ClockEvent` row with a due instant and a unique key. The rows are
+re-derived inside the transaction of every incident change, so they always match the facts:
+restoring or re-attributing an incident cancels or re-derives what is still pending. Events already
+recorded stay recorded (they happened); a cancelled one whose facts come back is pending again.
+
+Keys:
+  incident:<id>:repair_deadline:warn:<minutes>    R1 warning, N minutes before the deadline
+  incident:<id>:repair_deadline:breach            R1 missed, at the deadline instant
+  incident:<id>:strike                            R2, the instant the incident became a strike
+  contract:<id>:day_waiver:<since>:<level>        R4, a continuous interruption at 2.5 h / 3 h
+  contract:<id>:period_waiver:<YYYY-MM>:<level>   R5, the month's cumulative outage at 60 h / 72 h
+  contract:<id>:termination_right                 R3, written when the threshold strike is recorded
+  contract:<id>:freeze:<YYYY-MM>                  the month-end freeze of the report
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from desk.db import before_commit
 from desk.extensions import db
-from desk.models import ClockEvent, Incident
+from desk.models import ClockEvent, Contract, Incident, utcnow
+from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
+from desk.sla.timeutil import month_bounds
 
 DEFAULT_DEADLINE_WARNINGS = (60, 15)  # minutes before the repair deadline
+DEFAULT_DAY_WAIVER_WARNING = Decimal("2.5")  # hours of continuous interruption (R4 at 3 h)
+DEFAULT_PERIOD_WAIVER_WARNING = Decimal(60)  # hours of cumulative outage in the month (R5 at 72 h)
+# An event already this far past due when the desk first learns of it (an import of last year's
+# incidents, a restoration entered days late) is recorded for the record but not announced.
+DEFAULT_NOTIFY_WITHIN = timedelta(hours=24)
+
+OUTAGE_KINDS = ("day_waiver_warning", "day_waiver_reached", "period_waiver_warning", "period_waiver_reached")
+
+Wanted = dict[str, tuple[str, datetime, dict]]  # key → (kind, due_at, payload)
 
 
-def wanted_events(incident: Incident) -> dict[str, tuple[str, datetime, dict]]:
-    """key → (kind, due_at, payload) for every event this incident should still have."""
-    from desk.incidents.services import repair_deadline
+def _config(name: str, default):
+    return current_app.config.get(name, default)
 
-    wanted: dict[str, tuple[str, datetime, dict]] = {}
-    if incident.status in ("merged",) or incident.restored_at is not None:
-        return wanted
-    deadline = repair_deadline(incident)
+
+def wanted_events(incident: Incident) -> Wanted:
+    """The incident's own events (R1 warnings and breach, R2 strike) that its facts call for."""
+    from desk.incidents.services import facts_of
+
+    wanted: Wanted = {}
+    if incident.status == "merged":
+        return wanted  # its tickets now belong to the survivor, whose events count
+    terms = incident.contract.terms()
+    facts = facts_of(incident)
+    restored = incident.restored_at
+    from desk.sla.repair_deadline import repair_deadline_at
+
+    deadline = repair_deadline_at(terms, facts)
     if deadline is not None:
-        leads = current_app.config.get("DESK_DEADLINE_WARNINGS", DEFAULT_DEADLINE_WARNINGS)
-        for minutes in leads:
-            key = f"incident:{incident.id}:repair_deadline:warn:{minutes}"
-            wanted[key] = ("repair_deadline_warning", deadline - timedelta(minutes=minutes),
-                           {"minutes_left": minutes, "deadline": deadline.isoformat()})
-        wanted[f"incident:{incident.id}:repair_deadline:breach"] = (
-            "repair_deadline_breach", deadline, {"deadline": deadline.isoformat()})
+        for minutes in _config("DESK_DEADLINE_WARNINGS", DEFAULT_DEADLINE_WARNINGS):
+            warn_at = deadline - timedelta(minutes=minutes)
+            if restored is None or restored > warn_at:
+                wanted[f"incident:{incident.id}:repair_deadline:warn:{minutes}"] = (
+                    "repair_deadline_warning", warn_at, {"minutes_left": minutes, "deadline": deadline.isoformat()})
+        if restored is None or restored > deadline:  # restored exactly at the deadline is met (R1)
+            wanted[f"incident:{incident.id}:repair_deadline:breach"] = (
+                "repair_deadline_breach", deadline, {"deadline": deadline.isoformat()})
+    strike = strike_at(terms, facts)
+    if strike is not None:
+        wanted[f"incident:{incident.id}:strike"] = ("strike", strike, {"cause": incident.cause})
     return wanted
 
 
-def sync_incident(incident: Incident) -> None:
+def _months_around(at: datetime, tz) -> list[tuple[int, int]]:
+    local = at.astimezone(tz)
+    months = []
+    for delta in (-1, 0, 1):
+        index = local.year * 12 + local.month - 1 + delta
+        months.append((index // 12, index % 12 + 1))
+    return months
+
+
+def wanted_contract_events(contract: Contract, around: datetime) -> tuple[Wanted, datetime]:
+    """R4 and R5 threshold events of the contract for the months around `around`.
+
+    Returns the events and the instant from which they were derived; events due before it are
+    outside this derivation and left alone.
+    """
+    from desk.reports.services import incident_facts_where
+
+    terms = contract.terms()
+    if terms.outage_day_waiver is None and terms.outage_period_waiver is None:
+        return {}, around
+    months = _months_around(around, terms.tz)
+    since = month_bounds(*months[0], terms.tz)[0]
+    # Only interruptions open, or restored within the window, can cross a threshold in it.
+    facts = incident_facts_where(contract, Incident.kind == "interruption",
+                                 or_(Incident.restored_at.is_(None), Incident.restored_at >= since))
+    wanted: Wanted = {}
+    day_warn = _config("DESK_DAY_WAIVER_WARNING_HOURS", DEFAULT_DAY_WAIVER_WARNING)
+    for c in day_waiver_crossings(terms, facts, day_warn):
+        if c.at >= since:
+            key = f"contract:{contract.id}:day_waiver:{c.since:%Y%m%dT%H%M%SZ}:{c.level}"
+            wanted[key] = (f"day_waiver_{c.level}", c.at,
+                           {"hours": str(c.hours), "since": c.since.isoformat(), "month": c.month})
+    period_warn = _config("DESK_PERIOD_WAIVER_WARNING_HOURS", DEFAULT_PERIOD_WAIVER_WARNING)
+    for c in period_waiver_crossings(terms, facts, months, period_warn):
+        key = f"contract:{contract.id}:period_waiver:{c.month}:{c.level}"
+        wanted[key] = (f"period_waiver_{c.level}", c.at, {"hours": str(c.hours), "month": c.month})
+    return wanted, since
+
+
+def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, incident_id: int | None) -> None:
     session = db.session
-    wanted = wanted_events(incident)
-    existing = {
-        e.key: e
-        for e in session.execute(
-            select(ClockEvent).where(ClockEvent.incident_id == incident.id, ClockEvent.status == "pending")
-        ).scalars()
-    }
+    now = utcnow()
+    notify_within = _config("DESK_CLOCK_NOTIFY_WITHIN", DEFAULT_NOTIFY_WITHIN)
+    existing = {e.key: e for e in pending}
     for key, event in existing.items():
         if key not in wanted:
             event.status = "cancelled"
         else:
             kind, due_at, payload = wanted[key]
-            event.due_at, event.payload = due_at, payload
+            event.due_at, event.payload = due_at, {**payload, "notify": (event.payload or {}).get("notify", True)}
+    missing = [key for key in wanted if key not in existing]
     settled = {}
-    if wanted:
-        settled = {
-            e.key: e
-            for e in session.execute(
-                select(ClockEvent).where(ClockEvent.key.in_(list(wanted)), ClockEvent.status != "pending")
-            ).scalars()
-        }
-    for key, (kind, due_at, payload) in wanted.items():
-        if key in existing:
-            continue
-        if key in settled:
-            # Recorded events stay recorded; one cancelled earlier (a disputed restoration) comes back.
-            event = settled[key]
-            if event.status == "cancelled":
-                event.status, event.due_at, event.payload = "pending", due_at, payload
-            continue
-        session.add(ClockEvent(key=key, contract_id=incident.contract_id, incident_id=incident.id, kind=kind,
-                               due_at=due_at, payload=payload))
+    if missing:
+        settled = {e.key: e for e in session.execute(select(ClockEvent).where(ClockEvent.key.in_(missing))).scalars()}
+    for key in missing:
+        kind, due_at, payload = wanted[key]
+        notify = now - due_at <= notify_within
+        event = settled.get(key)
+        if event is None:
+            session.add(ClockEvent(key=key, contract_id=contract_id, incident_id=incident_id, kind=kind,
+                                   due_at=due_at, payload={**payload, "notify": notify}))
+        elif event.status == "cancelled":  # e.g. a disputed restoration: the clock runs again
+            event.status, event.due_at, event.payload = "pending", due_at, {**payload, "notify": notify}
+
+
+def sync_incident(incident: Incident) -> None:
+    """Re-derive the incident's events now, and the contract's outage events before the commit."""
+    pending = list(db.session.execute(
+        select(ClockEvent).where(ClockEvent.incident_id == incident.id, ClockEvent.status == "pending")
+    ).scalars())
+    _reconcile(pending, wanted_events(incident), incident.contract_id, incident.id)
+    # Once per transaction and contract, however many incidents it changed (an import of thousands).
+    before_commit(("clock.contract", incident.contract_id), lambda: sync_contract(incident.contract_id))
+
+
+def sync_contract(contract_id: int, around: datetime | None = None) -> None:
+    contract = db.session.get(Contract, contract_id)
+    wanted, since = wanted_contract_events(contract, around or utcnow())
+    pending = list(db.session.execute(
+        select(ClockEvent).where(ClockEvent.contract_id == contract_id, ClockEvent.incident_id.is_(None),
+                                 ClockEvent.kind.in_(OUTAGE_KINDS), ClockEvent.status == "pending",
+                                 ClockEvent.due_at >= since)
+    ).scalars())
+    _reconcile(pending, wanted, contract_id, None)
+
+
+def still_wanted(event: ClockEvent) -> bool:
+    """Re-checked when the event comes due: the facts may have changed since it was derived."""
+    if event.incident_id is not None:
+        incident = db.session.get(Incident, event.incident_id)
+        return incident is not None and event.key in wanted_events(incident)
+    if event.kind in OUTAGE_KINDS:
+        contract = db.session.get(Contract, event.contract_id)
+        return event.key in wanted_contract_events(contract, event.due_at)[0]
+    return True

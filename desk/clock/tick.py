@@ -2,28 +2,29 @@
 
 Each event is recorded in its own transaction together with its audit entry and its outbox
 messages, at the instant it was due (not the instant the tick ran), so a tick after downtime
-catches up without skipping or doubling anything.
+catches up without skipping or doubling anything. A crash inside that transaction leaves the
+event pending for the next tick; the outbox dispatcher sends what a committed one queued.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import select
 
 from desk.audit.services import Actor, record
 from desk.db import transaction
 from desk.extensions import db
-from desk.models import ClockEvent, Incident, User
+from desk.models import ClockEvent, Contract, Incident, User
 from desk.models.users import user_contract
 from desk.outbox.services import enqueue
 from desk.timeparse import local
 
 CLOCK = Actor.system("clock")
-TEXTS = {
-    "repair_deadline_warning": "【预警】工单{number} 距修复时限还有{minutes}分钟（{deadline}，四.(三)）",
-    "repair_deadline_breach": "【超时】工单{number} 已超过修复时限 {deadline}（四.(三)）",
-}
+CAUSE_WORDS = {"carrier": "乙方原因", "undetermined": "原因未定", "third_party": "第三方原因（未及时处理）",
+               "planned_maintenance": "计划维护（通知不足）"}
 
 
 @dataclass(frozen=True)
@@ -40,47 +41,169 @@ def due_event_ids(now: datetime, limit: int) -> list[int]:
     ).scalars())
 
 
-def _recipients(incident: Incident) -> list[User]:
-    """The assigned engineer and the carrier managers of the contract: those who can still act."""
-    managers = db.session.execute(
+def contract_people(contract_id: int, roles: tuple[str, ...]) -> list[User]:
+    return list(db.session.execute(
         select(User).join(user_contract, user_contract.c.user_id == User.id)
-        .where(user_contract.c.contract_id == incident.contract_id, User.role == "carrier_manager",
-               User.active.is_(True)).order_by(User.id)
-    ).scalars().all()
-    people = [incident.assigned_engineer] if incident.assigned_engineer else []
-    return people + [m for m in managers if m not in people]
+        .where(user_contract.c.contract_id == contract_id, User.role.in_(roles), User.active.is_(True))
+        .order_by(User.id)
+    ).scalars())
+
+
+def both_managers(contract_id: int) -> list[User]:
+    """The contract managers of both sides: the carrier's and the police's."""
+    return contract_people(contract_id, ("carrier_manager", "unit_manager"))
+
+
+def _send(event: ClockEvent, people: list[User], text: str) -> None:
+    if not (event.payload or {}).get("notify", True):
+        return  # learned long after it was due: recorded, not announced (see events.DEFAULT_NOTIFY_WITHIN)
+    seen = set()
+    for person in people:
+        if person.id not in seen:
+            seen.add(person.id)
+            enqueue(person.phone, text, f"{event.key}:user:{person.id}")
+
+
+def _when(at: datetime | str, contract: Contract) -> str:
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return f"{local(at, contract.timezone):%m-%d %H:%M}"
+
+
+def _ticket_number(incident: Incident) -> str:
+    return incident.tickets[0].number if incident.tickets else str(incident.id)
+
+
+def _on_deadline_warning(event: ClockEvent, incident: Incident) -> dict:
+    minutes = event.payload["minutes_left"]
+    text = f"【预警】工单{_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
+           f"（{_when(event.payload['deadline'], incident.contract)}，四.(三)）"
+    engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
+    _send(event, engineer + contract_people(incident.contract_id, ("carrier_manager",)), text)
+    return {}
+
+
+def _on_deadline_breach(event: ClockEvent, incident: Incident) -> dict:
+    text = f"【超时】工单{_ticket_number(incident)} 已超过修复时限 {_when(event.due_at, incident.contract)}（四.(三)）"
+    engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
+    # Both sides: the carrier's engineer and manager, the police unit's contract managers.
+    _send(event, engineer + both_managers(incident.contract_id), text)
+    return {}
+
+
+def _on_strike(event: ClockEvent, incident: Incident) -> dict:
+    """R2: announce the strike with its number and penalty; at R3's threshold, the termination right."""
+    from desk.reports.services import incident_facts, payment_facts
+    from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
+    from desk.sla.thresholds import in_service_period
+
+    contract = incident.contract
+    terms = contract.terms()
+    # Just past the due instant: a third party's fault is a strike once its deadline has passed.
+    as_of = event.due_at + timedelta(microseconds=1)
+    facts = [f for f in incident_facts(contract, as_of) if in_service_period(terms, f)]
+    numbers = strike_numbers(terms, facts, as_of)
+    number = numbers.get(incident.id)
+    penalty = strike_penalty(terms)
+    # Strikes are numbered in reported_at order (R2), so a late third-party strike may take a lower number.
+    text = f"【违约】合同{contract.code} 第{number}次违约（累计{len(numbers)}次）：工单{_ticket_number(incident)}" \
+           f"（{CAUSE_WORDS.get(incident.cause, incident.cause)}），违约金{penalty}元（六.(六)）"
+    if not incident.cause_confirmed:
+        text += "，原因待双方确认"
+    _send(event, both_managers(contract.id), text)
+    clause = terms.strike_termination
+    if clause is not None and number is not None and len(numbers) >= clause.threshold:
+        _raise_termination_right(event, contract, len(numbers), termination_right(
+            terms, len(numbers), payment_facts(contract, as_of), as_of))
+    return {"strike_number": number, "penalty": str(penalty)}
+
+
+def _raise_termination_right(strike: ClockEvent, contract: Contract, strikes: int, right) -> None:
+    """R3: raised once, at the strike that reaches the threshold; the desk never terminates by itself."""
+    key = f"contract:{contract.id}:termination_right"
+    if db.session.execute(select(ClockEvent.id).where(ClockEvent.key == key)).scalar() is not None:
+        return
+    event = ClockEvent(key=key, contract_id=contract.id, incident_id=None, kind="termination_right",
+                       due_at=strike.due_at, status="recorded", recorded_at=strike.due_at,
+                       payload={"strikes": strikes, "refund": str(right.refund), "penalty": str(right.penalty),
+                                "notify": (strike.payload or {}).get("notify", True)})
+    db.session.add(event)
+    db.session.flush()
+    record(CLOCK, "clock.termination_right", "contract", contract.id, contract_id=contract.id,
+           after=event.payload, at=strike.due_at)
+    text = f"【解约权】合同{contract.code} 已达{strikes}次违约，甲方有权解除合同：退还已付费用{right.refund}元，" \
+           f"另付违约金{right.penalty}元（六.(六)）。是否行使由甲方决定并在平台记录。"
+    _send(event, both_managers(contract.id), text)
+
+
+def _on_outage_threshold(event: ClockEvent, contract: Contract) -> dict:
+    """R4 / R5 (6.3): the moment an interruption or the month's outage reaches a waiver threshold."""
+    terms = contract.terms()
+    p = event.payload
+    if event.kind.startswith("day_waiver"):
+        threshold = terms.outage_day_waiver.min_continuous_hours
+        head = f"合同{contract.code} 连续中断已达{Decimal(p['hours']).normalize()}小时（自{_when(p['since'], contract)}）"
+        tail = "，当日服务费减免（6.3）" if event.kind.endswith("reached") else \
+            f"，达到{threshold}小时将减免当日服务费（6.3）"
+    else:
+        threshold = terms.outage_period_waiver.min_monthly_hours
+        head = f"合同{contract.code} {p['month']}累计中断已达{Decimal(p['hours']).normalize()}小时"
+        tail = "，中断期间服务费减免（6.3）" if event.kind.endswith("reached") else \
+            f"，达到{threshold}小时将减免中断期间服务费（6.3）"
+    tag = "【减免】" if event.kind.endswith("reached") else "【预警】"
+    people = both_managers(contract.id) + contract_people(contract.id, ("carrier_engineer",))
+    _send(event, [u for u in people if u.role != "carrier_engineer" or u.on_duty], tag + head + tail)
+    return {}
+
+
+def _on_freeze(event: ClockEvent, contract: Contract) -> dict:
+    from desk.clock.month_end import freeze_month
+
+    frozen = freeze_month(contract, event.payload["month"])
+    text = f"【月报】合同{contract.code} {frozen.month} SLA月报已定稿，可下载签字（校验码 {frozen.report_hash[:12]}）"
+    _send(event, both_managers(contract.id), text)
+    return {"report_hash": frozen.report_hash}
+
+
+INCIDENT_HANDLERS: dict[str, Callable[[ClockEvent, Incident], dict]] = {
+    "repair_deadline_warning": _on_deadline_warning,
+    "repair_deadline_breach": _on_deadline_breach,
+    "strike": _on_strike,
+}
+CONTRACT_HANDLERS: dict[str, Callable[[ClockEvent, Contract], dict]] = {
+    "day_waiver_warning": _on_outage_threshold, "day_waiver_reached": _on_outage_threshold,
+    "period_waiver_warning": _on_outage_threshold, "period_waiver_reached": _on_outage_threshold,
+    "report_freeze": _on_freeze,
+}
 
 
 def record_event(event_id: int, now: datetime) -> str:
     """Record one event; returns "recorded", "cancelled" or "skipped" (already settled elsewhere)."""
-    from desk.clock.events import wanted_events
+    from desk.clock.events import still_wanted
     from desk.incidents.services import incident_snapshot
 
     with transaction() as session:
-        event = session.get(ClockEvent, event_id)
+        # FOR UPDATE: a second scheduler reaching the same row waits, then sees it settled.
+        event = session.get(ClockEvent, event_id, with_for_update=True, populate_existing=True)
         if event is None or event.status != "pending" or event.due_at > now:
             return "skipped"
-        incident = session.get(Incident, event.incident_id) if event.incident_id else None
-        # The facts may have changed since the event was derived (a restoration): re-check them.
-        if incident is None or event.key not in wanted_events(incident):
+        if not still_wanted(event):
             event.status = "cancelled"
             return "cancelled"
         event.status, event.recorded_at = "recorded", event.due_at
-        record(CLOCK, f"clock.{event.kind}", "incident", incident.id, contract_id=incident.contract_id,
-               incident_id=incident.id, after={"event": event.key, **(event.payload or {}),
-                                               "incident": incident_snapshot(incident)}, at=event.due_at)
-        template = TEXTS.get(event.kind)
-        if template:
-            ticket = incident.tickets[0] if incident.tickets else None
-            deadline = (event.payload or {}).get("deadline")
-            text = template.format(
-                number=ticket.number if ticket else incident.id,
-                minutes=(event.payload or {}).get("minutes_left", ""),
-                deadline=f"{local(datetime.fromisoformat(deadline), incident.contract.timezone):%m-%d %H:%M}"
-                if deadline else "",
-            )
-            for person in _recipients(incident):
-                enqueue(person.phone, text, f"{event.key}:user:{person.id}")
+        if event.incident_id is not None:
+            incident = session.get(Incident, event.incident_id)
+            outcome = INCIDENT_HANDLERS[event.kind](event, incident)
+            subject = {"incident": incident_snapshot(incident)}
+            entity, entity_id = "incident", incident.id
+        else:
+            contract = session.get(Contract, event.contract_id)
+            outcome = CONTRACT_HANDLERS[event.kind](event, contract)
+            subject, entity, entity_id = {}, "contract", contract.id
+        if outcome:
+            event.payload = {**event.payload, **outcome}
+        record(CLOCK, f"clock.{event.kind}", entity, entity_id, contract_id=event.contract_id,
+               incident_id=event.incident_id, after={"event": event.key, **event.payload, **subject},
+               at=event.due_at)
         return "recorded"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from desk.extensions import db
 from desk.models.types import UTCDateTime, utcnow
@@ -27,6 +27,8 @@ class ClockEvent(db.Model):
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payload: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    incident = relationship("Incident")
 
 
 # The tick's query: pending events due by now, oldest first.

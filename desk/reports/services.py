@@ -32,6 +32,11 @@ def parse_month(text: str) -> tuple[int, int]:
 
 def incident_facts(contract: Contract, as_of: datetime) -> list[IncidentFacts]:
     """Every incident of the contract reported up to as_of (merged duplicates excluded)."""
+    return incident_facts_where(contract, Incident.reported_at <= as_of)
+
+
+def incident_facts_where(contract: Contract, *conditions) -> list[IncidentFacts]:
+    """The contract's incidents (merged duplicates excluded) that meet the conditions, as engine facts."""
     rows = db.session.execute(
         select(
             Incident.id, Incident.external_id, Incident.reported_at, Incident.started_at,
@@ -40,8 +45,7 @@ def incident_facts(contract: Contract, as_of: datetime) -> list[IncidentFacts]:
             MaintenanceNotice.window_end,
         )
         .outerjoin(MaintenanceNotice, MaintenanceNotice.id == Incident.maintenance_notice_id)
-        .where(Incident.contract_id == contract.id, Incident.status != "merged",
-               Incident.reported_at <= as_of)
+        .where(Incident.contract_id == contract.id, Incident.status != "merged", *conditions)
         .order_by(Incident.reported_at, Incident.id)
     )
     return [

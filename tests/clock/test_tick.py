@@ -9,7 +9,7 @@ from desk.auth.services import create_user
 from desk.clock.tick import tick
 from desk.extensions import db
 from desk.incidents.services import file_ticket, restore
-from desk.models import AuditEntry, ClockEvent, OutboxMessage, Unit, utcnow
+from desk.models import AuditEntry, ClockEvent, FrozenReport, OutboxMessage, Unit, utcnow
 
 
 @pytest.fixture
@@ -65,6 +65,8 @@ def test_restoring_cancels_pending_events(filed):
 
 def test_cli_tick(filed, runner):
     result = runner.invoke(args=["clock-tick"])
-    assert result.exit_code == 0 and "3 events recorded" in result.output
+    # The command also schedules month-end freezes: last month's, where a contract covers it, is due.
+    frozen = db.session.execute(select(func.count()).select_from(FrozenReport)).scalar_one()
+    assert result.exit_code == 0 and f"{3 + frozen} events recorded" in result.output
     bad = runner.invoke(args=["clock-tick", "--now", "soon"])
     assert bad.exit_code == 1 and "--now" in bad.output

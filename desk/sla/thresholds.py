@@ -1,0 +1,136 @@
+"""The instants at which the contract's clocks cross a threshold: what the SLA clock acts on.
+
+The report (report.py) says what a month came to; this module says *when* each threshold is, or
+will be, crossed, from the facts as recorded now. An interruption still open is taken to run on,
+so every threshold it would reach has a definite instant; that instant holds unless the facts
+change first (a restoration, another cause), and then the clock derives the events again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterable
+
+from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause
+from desk.sla.repair_deadline import repair_deadline_at
+from desk.sla.terms import ContractTerms
+from desk.sla.timeutil import month_bounds, service_bounds
+
+# An open interruption's end: later than any instant the desk will ever compare it with.
+ONGOING = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """One threshold instant: `rule` day_waiver (R4) or period_waiver (R5), `level` warning or reached."""
+
+    rule: str
+    level: str
+    at: datetime
+    hours: Decimal       # the threshold (for a warning: the warning's own mark)
+    since: datetime      # R4: start of the continuous interruption; R5: start of the local month
+    month: str           # the local month the crossing belongs to (YYYY-MM)
+
+
+def in_service_period(terms: ContractTerms, incident: IncidentFacts) -> bool:
+    lo, hi = service_bounds(terms.service_start, terms.service_end, terms.tz)
+    return lo <= incident.reported_at < hi
+
+
+def strike_at(terms: ContractTerms, incident: IncidentFacts) -> datetime | None:
+    """R2: the instant an incident becomes a strike, or None if, on the facts as recorded, it is not one.
+
+    A carrier (or not yet attributed) interruption is a strike from its report; a third party's one
+    only from the instant its repair deadline passed unrepaired (乙方未能及时处理故障, 六.(六)).
+    """
+    if not terms.has_strikes or incident.kind != "interruption" or not in_service_period(terms, incident):
+        return None
+    cause = effective_cause(terms, incident)
+    if cause in CARRIER_LIKE:
+        return incident.reported_at
+    if cause == "third_party":
+        deadline = repair_deadline_at(terms, incident)
+        if deadline is not None and (incident.restored_at is None or incident.restored_at > deadline):
+            return deadline
+    return None
+
+
+def _spans(terms: ContractTerms, incidents: Iterable[IncidentFacts]) -> list[tuple[datetime, datetime]]:
+    """Qualifying interruptions (R4/R5) as intervals; an open one runs to ONGOING."""
+    spans = []
+    for i in incidents:
+        if i.kind != "interruption" or not in_service_period(terms, i):
+            continue
+        if effective_cause(terms, i) not in CARRIER_LIKE:
+            continue
+        end = i.restored_at or ONGOING
+        spans.append((min(i.started_at, end), end))
+    return spans
+
+
+def _continuous(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[list[datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:  # touching intervals are one interruption (R4)
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def _month(at: datetime, terms: ContractTerms) -> str:
+    return f"{at.astimezone(terms.tz):%Y-%m}"
+
+
+def day_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts],
+                         warning_hours: Decimal | None) -> list[Crossing]:
+    """R4: each continuous interruption reaching the day-waiver threshold (and the warning before it).
+
+    A crossing is listed if the interruption lasted, or while open would last, until that mark;
+    the threshold is inclusive (exactly 3 h waives, spec §4).
+    """
+    clause = terms.outage_day_waiver
+    if clause is None:
+        return []
+    marks = [("reached", Decimal(clause.min_continuous_hours))]
+    if warning_hours is not None and Decimal(warning_hours) < Decimal(clause.min_continuous_hours):
+        marks.append(("warning", Decimal(warning_hours)))
+    crossings = []
+    for start, end in _continuous(_spans(terms, incidents)):
+        for level, mark in marks:
+            at = start + timedelta(hours=float(mark))
+            if at <= end:
+                crossings.append(Crossing("day_waiver", level, at, mark, start, _month(at, terms)))
+    return sorted(crossings, key=lambda c: c.at)
+
+
+def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts], months: Iterable[tuple[int, int]],
+                            warning_hours: Decimal | None) -> list[Crossing]:
+    """R5: the instant a local month's cumulative outage reaches the threshold (and the warning mark).
+
+    Cumulative outage is the union of qualifying intervals clipped to the month, as in the report.
+    """
+    clause = terms.outage_period_waiver
+    if clause is None:
+        return []
+    marks = [("reached", Decimal(clause.min_monthly_hours))]
+    if warning_hours is not None and Decimal(warning_hours) < Decimal(clause.min_monthly_hours):
+        marks.append(("warning", Decimal(warning_hours)))
+    continuous = _continuous(_spans(terms, incidents))
+    crossings = []
+    for year, month in months:
+        lo, hi = month_bounds(year, month, terms.tz)
+        for level, mark in marks:
+            needed = timedelta(hours=float(mark))
+            elapsed = timedelta(0)
+            for start, end in continuous:
+                s, e = max(start, lo), min(end, hi)
+                if s >= e:
+                    continue
+                if elapsed + (e - s) >= needed:
+                    at = s + (needed - elapsed)
+                    crossings.append(Crossing("period_waiver", level, at, mark, lo, f"{year:04d}-{month:02d}"))
+                    break
+                elapsed += e - s
+    return sorted(crossings, key=lambda c: c.at)
