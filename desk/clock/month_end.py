@@ -5,6 +5,7 @@ same figures. Corrections entered later show in the next month's report as adjus
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -77,8 +78,11 @@ def freeze_month(contract: Contract, month: str) -> FrozenReport:
     as_of = month_bounds(year, mon, contract.terms().tz)[1]
     report = build_report(contract.terms(), incident_facts(contract, as_of), payment_facts(contract, as_of),
                           year, mon, as_of, frozen=True)
+    from desk.reports.services import report_adjustments
+
+    adjustments = report_adjustments(contract.code, month)
     frozen = FrozenReport(contract_id=contract.id, month=month, report_json=canonical_json(report).decode("utf-8"),
-                          report_hash=report_hash(report))
+                          report_hash=report_hash(report), adjustments_json=json.dumps(adjustments))
     db.session.add(frozen)
     db.session.flush()
     return frozen

@@ -72,8 +72,15 @@ def after_incident_change(incident: Incident, actor: Actor, action: str, before:
     record(actor, action, "incident", incident.id, contract_id=incident.contract_id,
            incident_id=incident.id, before=before, after=incident_snapshot(incident), at=at)
     from desk.clock.events import sync_incident
+    from desk.reports.services import mark_corrections
 
     sync_incident(incident)
+    # Every month the incident's figures touch, before and after the change (6.3, 六.(六)).
+    instants = [incident.reported_at, incident.started_at, incident.restored_at or utcnow()]
+    if before:
+        instants += [datetime.fromisoformat(before[k]) for k in ("reported_at", "started_at", "restored_at")
+                     if isinstance(before.get(k), str)]
+    mark_corrections(incident.contract_id, instants)
 
 
 def _check_report(unit: Unit, kind: str, affected_cards: int | None, description: str, location: str,

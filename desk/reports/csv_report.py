@@ -1,7 +1,8 @@
 """The monthly report as CSV: UTF-8 with a BOM so that Excel opens the Chinese correctly.
 
 Sections one after another, each opened by a row "## <key>" and its header row: totals, incidents,
-day_waivers, payments. Figures are written exactly as in the JSON ("1689.50"); times twice, in the
+day_waivers, payments,
+adjustments (corrections to frozen earlier months). Figures are written exactly as in the JSON ("1689.50"); times twice, in the
 contract's time zone and in UTC.
 """
 from __future__ import annotations
@@ -78,5 +79,11 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     for payment in meta.payments():
         rows.writerow([local_text(payment.paid_at, tz, True), utc_text(payment.paid_at),
                        f"{payment.amount:.2f}", payment.note])
+    rows.writerow([])
+
+    rows.writerow(["## adjustments", w["adjustments"]])
+    rows.writerow(["month", "item", "frozen", "now", "difference"])
+    for row in meta.adjustments:
+        rows.writerow([row["month"], row["item"], row["frozen"], row["now"], row["difference"]])
     return out.getvalue().encode("utf-8")
 

@@ -52,6 +52,8 @@ class ReportMeta:
     cumulative_outage: Sequence[tuple[datetime, Decimal]] = ()
     strikes_timeline: Sequence[tuple[datetime, int, bool]] = ()
     clause_labels: Mapping[str, str] = field(default_factory=dict)
+    # Corrections to frozen earlier months, stated in this report (services.report_adjustments).
+    adjustments: Sequence[Mapping[str, str]] = ()
 
     def clause(self, rule: str) -> str:
         """The clause of this contract that rule R1..R5 implements."""

@@ -321,6 +321,19 @@ def _payments(pdf: _Document) -> None:
     pdf.row(widths, [w["sum"], f'{money(total)} {w["yuan"]}', ""], aligns)
 
 
+def _adjustments(pdf: _Document) -> None:
+    """Corrections to frozen earlier months: the signed months stay as they were (see month_end.py)."""
+    w, meta = pdf.w_, pdf.meta
+    if not meta.adjustments:
+        return
+    widths, aligns = [22, 50, 36, 36, 36], ["L", "L", "R", "R", "R"]
+    pdf.section(w["adjustments"], need=ROW * 4)
+    pdf.head(widths, [w["adj_month"], w["adj_item"], w["adj_frozen"], w["adj_now"], w["adj_difference"]], aligns)
+    for row in meta.adjustments:
+        pdf.row(widths, [row["month"], w[row["item"]]] + [money(row[k]) for k in ("frozen", "now", "difference")],
+                aligns)
+
+
 def _signatures(pdf: _Document) -> None:
     w, meta = pdf.w_, pdf.meta
     pdf.section(w["signatures"], need=70)
@@ -357,5 +370,6 @@ def render_pdf(report: dict, meta: ReportMeta) -> bytes:
     _incidents(pdf)
     _waivers(pdf)
     _payments(pdf)
+    _adjustments(pdf)
     _signatures(pdf)
     return bytes(pdf.output())

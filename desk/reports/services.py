@@ -90,6 +90,62 @@ def monthly_report(code: str, month: str, as_of: datetime | None = None) -> dict
     )
 
 
+ADJUSTED_TOTALS = ("penalties", "day_waiver_total", "period_waiver_total")
+
+
+def report_adjustments(code: str, month: str) -> list[dict]:
+    """Corrections to frozen earlier months, stated in this month's report.
+
+    A frozen month stays as signed; if a fact behind it changed afterwards, the difference between
+    its figures as the facts now stand and what was signed, less what earlier reports already
+    stated, is listed here, once. Only months marked corrected are recomputed.
+    """
+    from decimal import Decimal
+
+    year, mon = parse_month(month)
+    contract = get_contract(code)
+    earlier = db.session.execute(
+        select(FrozenReport).where(FrozenReport.contract_id == contract.id, FrozenReport.month < month)
+        .order_by(FrozenReport.month)
+    ).scalars().all()
+    stated: dict[tuple[str, str], Decimal] = {}
+    for frozen in earlier:
+        for row in json.loads(frozen.adjustments_json or "[]"):
+            key = (row["month"], row["item"])
+            stated[key] = stated.get(key, Decimal(0)) + Decimal(row["difference"])
+    terms = contract.terms()
+    rows = []
+    for frozen in earlier:
+        if frozen.corrected_at is None:
+            continue
+        f_year, f_mon = parse_month(frozen.month)
+        signed = json.loads(frozen.report_json)
+        as_of = datetime.fromisoformat(signed["as_of"].replace("Z", "+00:00"))
+        now = build_report(terms, incident_facts(contract, as_of), payment_facts(contract, as_of),
+                           f_year, f_mon, as_of)
+        for item in ADJUSTED_TOTALS:
+            before = Decimal(signed["totals"][item]) + stated.get((frozen.month, item), Decimal(0))
+            after = Decimal(now["totals"][item])
+            if after != before:
+                rows.append({"month": frozen.month, "item": item, "frozen": str(before), "now": str(after),
+                             "difference": str(after - before)})
+    return rows
+
+
+def mark_corrections(contract_id: int, instants: list[datetime]) -> None:
+    """A fact changed that a frozen month's figures rest on: mark those months for adjustment."""
+    from desk.sla.timeutil import months_between
+
+    contract = db.session.get(Contract, contract_id)
+    months = months_between(min(instants), max(instants), contract.terms().tz)
+    db.session.execute(
+        FrozenReport.__table__.update()
+        .where(FrozenReport.contract_id == contract_id, FrozenReport.month.in_(months),
+               FrozenReport.corrected_at.is_(None))
+        .values(corrected_at=utcnow())
+    )
+
+
 def report_meta(contract: Contract, report: dict, lang: str = "zh") -> ReportMeta:
     """The renderers' view of a contract and month: its words, thresholds, payments and chart series."""
     terms = contract.terms()
@@ -113,7 +169,16 @@ def report_meta(contract: Contract, report: dict, lang: str = "zh") -> ReportMet
         payments_to_date=[MetaPayment(p[0], p[1], p[2]) for p in payments], lang=lang,
         daily_outage_hours=daily, cumulative_outage=curve,
         strikes_timeline=strikes_timeline(terms, incidents, as_of),
+        adjustments=_stated_adjustments(contract, report),
     )
+
+
+def _stated_adjustments(contract: Contract, report: dict) -> list[dict]:
+    """A frozen month states what it stated when frozen; a month in progress, what stands now."""
+    frozen = frozen_report(contract, report["month"])
+    if frozen is not None and report["final"]:
+        return json.loads(frozen.adjustments_json or "[]")
+    return report_adjustments(contract.code, report["month"])
 
 
 RENDERERS = {"csv": render_csv, "xlsx": render_xlsx, "pdf": render_pdf}

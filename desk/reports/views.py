@@ -50,7 +50,7 @@ def show(code: str, month: str):
     return page("report.html", contract=contract, report=report, charts=all_charts(report, meta),
                 w=labels.words(lang), kinds=labels.KINDS[lang], causes=labels.CAUSES[lang],
                 local=lambda v: labels.local_text(v, contract.timezone), clause=meta.clause,
-                payments=meta.payments(), digest=report_hash(report), formats=FORMATS,
+                payments=meta.payments(), adjustments=meta.adjustments, digest=report_hash(report), formats=FORMATS,
                 query=request.query_string.decode("ascii", "replace"))
 
 

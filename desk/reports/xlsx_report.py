@@ -142,6 +142,14 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
         sheet.ws.append([sheet.cell(local(payment.paid_at, tz), DATETIME), sheet.cell(payment.amount, MONEY),
                          sheet.cell(payment.note)])
 
+    if meta.adjustments:  # corrections to frozen earlier months, stated once
+        sheet = _Sheet(book, w["sheet_adjustments"], [10, 22, 16, 16, 16])
+        sheet.heading(report, meta, w["adjustments"])
+        sheet.header([w["adj_month"], w["adj_item"], w["adj_frozen"], w["adj_now"], w["adj_difference"]])
+        for row in meta.adjustments:
+            sheet.ws.append([sheet.cell(row["month"]), sheet.cell(w[row["item"]])]
+                            + [sheet.cell(_money(row[k]), MONEY) for k in ("frozen", "now", "difference")])
+
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

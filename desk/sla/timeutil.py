@@ -48,3 +48,14 @@ def hours(seconds: float | int | Decimal) -> Decimal:
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat()
+
+
+def months_between(start: datetime, end: datetime, tz: ZoneInfo) -> list[str]:
+    """The local months ("YYYY-MM") from start's to end's, both included."""
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    index, stop = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    months = []
+    while index <= stop:
+        months.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
+        index += 1
+    return months

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Created: 2026-11-24 22:13:56.238161
+Created: 2026-11-25 08:53:18.526500
 """
 from alembic import op
 import sqlalchemy as sa
@@ -107,6 +107,8 @@ def upgrade():
     sa.Column('report_json', sa.Text(), nullable=False),
     sa.Column('report_hash', sa.String(length=64), nullable=False),
     sa.Column('frozen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('corrected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('adjustments_json', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_frozen_report_contract_id_contract'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_frozen_report')),
     sa.UniqueConstraint('contract_id', 'month', name=op.f('uq_frozen_report_contract_id_month'))
