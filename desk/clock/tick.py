@@ -7,12 +7,14 @@ event pending for the next tick; the outbox dispatcher sends what a committed on
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from desk.audit.services import Actor, record
 from desk.db import transaction
@@ -23,6 +25,7 @@ from desk.outbox.services import enqueue
 from desk.timeparse import local
 
 CLOCK = Actor.system("clock")
+log = logging.getLogger("desk.clock")
 CAUSE_WORDS = {"carrier": "乙方原因", "undetermined": "原因未定", "third_party": "第三方原因（未及时处理）",
                "planned_maintenance": "计划维护（通知不足）"}
 
@@ -210,7 +213,18 @@ def record_event(event_id: int, now: datetime) -> str:
 def tick(now: datetime, limit: int = 500) -> TickResult:
     recorded = cancelled = 0
     for event_id in due_event_ids(now, limit):
-        outcome = record_event(event_id, now)
+        try:
+            outcome = record_event(event_id, now)
+        except IntegrityError:
+            # Another scheduler wrote the same unique row (a termination right, a message) first;
+            # this event's transaction rolled back whole and the next tick settles it.
+            log.warning("clock: event %s collided with another scheduler; retried next tick", event_id)
+            continue
+        except Exception:
+            # A crash while recording (the database gone, a bug) rolled the event back whole: it stays
+            # pending with nothing of it written, and is retried next tick. The others go on.
+            log.exception("clock: event %s not recorded; retried next tick", event_id)
+            continue
         recorded += outcome == "recorded"
         cancelled += outcome == "cancelled"
     return TickResult(recorded, cancelled)
