@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desk.audit.services import history
 from desk.auth.permissions import contract_ids, incident_scope
@@ -143,6 +143,62 @@ def _changes(entry: AuditEntry) -> dict:
     return {k: v for k, v in after.items() if before.get(k) != v and k not in ("status",)} if before else {}
 
 
+@dataclass(frozen=True)
+class ClockRow:
+    """One SLA clock event as the pages show it: what, when, and whether it has happened yet."""
+
+    kind: str
+    due_at: datetime
+    status: str                  # pending (still to come) or recorded (happened at due_at)
+    detail: dict
+    incident_id: int | None = None
+    ticket_number: str | None = None
+
+
+def _clock_row(event, numbers: dict[int, str] | None = None) -> ClockRow:
+    payload = {k: v for k, v in (event.payload or {}).items() if k in CLOCK_DETAIL}
+    number = (numbers or {}).get(event.incident_id) if event.incident_id else None
+    return ClockRow(event.kind, event.due_at, event.status, payload, event.incident_id, number)
+
+
+# What a clock event's payload shows on a page (the rest is bookkeeping).
+CLOCK_DETAIL = ("minutes_left", "strike_number", "penalty", "hours", "month", "refund", "strikes", "report_hash")
+
+
+def incident_clock(incident: Incident) -> list[ClockRow]:
+    """The incident's SLA clock: what has been recorded and what is still to come, in time order."""
+    from desk.models import ClockEvent
+
+    events = db.session.execute(
+        select(ClockEvent).where(ClockEvent.incident_id == incident.id, ClockEvent.status != "cancelled")
+        .order_by(ClockEvent.due_at, ClockEvent.id)
+    ).scalars()
+    return [_clock_row(e) for e in events]
+
+
+def contract_clock(contract: Contract, now: datetime, *, upcoming: int = 10, recent: int = 20
+                   ) -> tuple[list[ClockRow], list[ClockRow]]:
+    """The contract's next pending events and its latest recorded ones (both indexed by due_at)."""
+    from desk.models import ClockEvent
+
+    def rows(query):
+        events = list(db.session.execute(query).scalars())
+        ids = {e.incident_id for e in events if e.incident_id}
+        numbers = {}
+        if ids:
+            for incident_id, ticket_id in db.session.execute(
+                    select(Ticket.incident_id, func.min(Ticket.id)).where(Ticket.incident_id.in_(ids))
+                    .group_by(Ticket.incident_id)):
+                numbers[incident_id] = f"{ticket_id:06d}"
+        return [_clock_row(e, numbers) for e in events]
+
+    base = select(ClockEvent).where(ClockEvent.contract_id == contract.id)
+    coming = rows(base.where(ClockEvent.status == "pending").order_by(ClockEvent.due_at).limit(upcoming))
+    happened = rows(base.where(ClockEvent.status == "recorded", ClockEvent.due_at <= now)
+                    .order_by(ClockEvent.due_at.desc(), ClockEvent.id.desc()).limit(recent))
+    return coming, happened
+
+
 def merged_into_this(incident: Incident) -> list[Incident]:
     return list(db.session.execute(select(Incident).where(Incident.merged_into_id == incident.id)
                                    .order_by(Incident.id)).scalars())
@@ -219,6 +275,7 @@ class IncidentPage:
     short_notices: set[int]
     filed: Ticket | None
     now: datetime
+    clock: list[ClockRow] = field(default_factory=list)
 
 
 def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None = None,
@@ -251,6 +308,7 @@ def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None
         short_notices={n.id for n in notices if notice_is_short(n, incident.contract)},
         filed=filed,
         now=now,
+        clock=incident_clock(incident),
     )
 
 
@@ -266,6 +324,8 @@ class Dashboard:
     short_notices: set[int]
     decisions: list
     report_path: str                 # the downloads (PDF/XLSX/CSV) live there
+    clock_upcoming: list[ClockRow] = field(default_factory=list)
+    clock_recent: list[ClockRow] = field(default_factory=list)
 
 
 def current_month(tz: str, now: datetime | None = None) -> str:
@@ -292,6 +352,7 @@ def dashboard(contract: Contract, month: str | None, *, now: datetime | None = N
     payments = payments_of(contract)
     notices = maintenance_notices_of(contract)
     clause = contract.terms().strike_termination
+    upcoming, recent = contract_clock(contract, now)
     return Dashboard(
         contract=contract, month=month, report=report,
         strike_threshold=clause.threshold if clause is not None else None,
@@ -299,4 +360,5 @@ def dashboard(contract: Contract, month: str | None, *, now: datetime | None = N
         notices=notices, short_notices={n.id for n in notices if notice_is_short(n, contract)},
         decisions=termination_decisions(contract),
         report_path=f"/contracts/{contract.code}/reports/{month}",
+        clock_upcoming=upcoming, clock_recent=recent,
     )
