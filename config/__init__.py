@@ -65,6 +65,19 @@ class Config:
     DESK_CLOCK_LEASE_SECONDS = _numbers("DESK_CLOCK_LEASE_SECONDS", "45", float)[0]
     # `make run`: the dev server runs the clock itself; in production `flask scheduler` does.
     DESK_EMBEDDED_SCHEDULER = _bool("DESK_EMBEDDED_SCHEDULER")
+    # The public URL Twilio calls (https://desk.example.cn), when the proxy sends no forwarded headers.
+    DESK_PUBLIC_URL = os.environ.get("DESK_PUBLIC_URL", "").rstrip("/")
+    # Twilio voice for the hotline's zh-CN prompts; empty = Twilio's default voice for zh-CN.
+    HOTLINE_VOICE = os.environ.get("HOTLINE_VOICE", "")
+    # Reports of one contract within this many minutes are offered to the engineer as one incident.
+    DESK_BURST_MINUTES = int(os.environ.get("DESK_BURST_MINUTES", "30"))
+    # The outbox dispatcher: attempts per message, doubling backoff from base to cap, how long a
+    # claim may stay in `sending` before it counts as abandoned, and Twilio's request timeout.
+    DESK_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("DESK_OUTBOX_MAX_ATTEMPTS", "20"))
+    DESK_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("DESK_OUTBOX_BACKOFF_SECONDS", "30"))
+    DESK_OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("DESK_OUTBOX_BACKOFF_MAX_SECONDS", "1800"))
+    DESK_OUTBOX_SENDING_TIMEOUT_SECONDS = int(os.environ.get("DESK_OUTBOX_SENDING_TIMEOUT_SECONDS", "300"))
+    DESK_OUTBOX_HTTP_TIMEOUT_SECONDS = float(os.environ.get("DESK_OUTBOX_HTTP_TIMEOUT_SECONDS", "15"))
 
 
 class DevelopmentConfig(Config):

@@ -47,6 +47,10 @@ def create_app(config: dict | str | None = None) -> Flask:
 
     app.register_blueprint(reports_bp)
 
+    from desk.hotline.views import bp as hotline_bp
+
+    app.register_blueprint(hotline_bp)
+
     from desk.cli import register_cli
 
     register_cli(app)

@@ -191,6 +191,31 @@ def register_cli(app: Flask) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         run_forever(current_app._get_current_object())
+    @app.cli.command("outbox-dispatch")
+    @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
+                  help="send at most this many messages")
+    def outbox_dispatch_command(limit):
+        """Send the outbound SMS that are due, once (for cron; the scheduler does the same every few seconds)."""
+        from desk.models import utcnow
+        from desk.outbox.dispatcher import dispatch_due
+
+        result = dispatch_due(utcnow(), limit=limit)
+        click.echo(f"{result.sent} sent, {result.retrying} to retry, {result.failed} failed, "
+                   f"{result.not_sent} not sent (no Twilio credentials), {result.recovered} found already sent")
+
+    @app.cli.command("set-unit-pin")
+    @click.argument("code")
+    @click.option("--pin", prompt="PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True,
+                  help="the PIN; asked for without echo when not given")
+    def set_unit_pin_command(code, pin):
+        """Set the hotline PIN of a unit, for its people calling from a number not registered for it."""
+        from desk.hotline.services import keypad_digits, set_unit_pin
+
+        try:
+            unit = set_unit_pin(CLI, code, pin)
+        except DeskError as exc:
+            fail(exc)
+        click.echo(f"PIN set for {unit.code}; callers key the unit code as {keypad_digits(unit.code)}")
 
     @app.cli.command("audit-verify")
     def audit_verify_command():

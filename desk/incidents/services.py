@@ -583,14 +583,22 @@ def _first_number(incident: Incident) -> str:
 
 
 def _notify_unit(incident: Incident, event: str, text: str) -> None:
-    """SMS to the unit's people who gave a phone number."""
-    if incident.unit_id is None:
-        return
-    people = db.session.execute(
-        select(User).where(User.unit_id == incident.unit_id, User.active.is_(True), User.phone != "")
-    ).scalars()
-    for person in people:
-        enqueue(person.phone, text, f"incident:{incident.id}:{event}:user:{person.id}")
+    """SMS to the unit's people who gave a phone number, and to every number that reported the
+    fault by phone or SMS (the hotline's callers have no account), each number once."""
+    phones: set[str] = set()
+    if incident.unit_id is not None:
+        people = db.session.execute(
+            select(User).where(User.unit_id == incident.unit_id, User.active.is_(True), User.phone != "")
+            .order_by(User.id)
+        ).scalars()
+        for person in people:
+            if person.phone not in phones:
+                phones.add(person.phone)
+                enqueue(person.phone, text, f"incident:{incident.id}:{event}:user:{person.id}")
+    for ticket in incident.tickets:
+        if ticket.caller_phone and ticket.caller_phone not in phones:
+            phones.add(ticket.caller_phone)
+            enqueue(ticket.caller_phone, text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
 
 
 # ---------------------------------------------------------------------------------------------

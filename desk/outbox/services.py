@@ -1,11 +1,16 @@
 """Queueing outbound messages inside the caller's transaction."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
 
-from desk.db import in_transaction
+from sqlalchemy import func, select
+
+from desk.audit.services import Actor, record, snapshot
+from desk.db import in_transaction, transaction
+from desk.errors import InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
-from desk.models import OutboxMessage, User
+from desk.models import OutboxMessage, User, utcnow
+from desk.models.outbox import OUTBOX_STATUSES
 
 
 def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms") -> OutboxMessage | None:
@@ -41,3 +46,44 @@ def on_duty_engineers(contract_id: int) -> list[User]:
             .order_by(User.id)
         ).scalars()
     )
+
+
+# What an admin sees and may do: the messages by status, and sending a failed one again.
+STATUS_ORDER = ("failed", "not_sent_no_credentials", "sending", "pending", "sent")
+PAGE_SIZE = 100
+
+
+def status_counts() -> dict[str, int]:
+    counts = dict(db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return {status: counts.get(status, 0) for status in STATUS_ORDER}
+
+
+def messages_with_status(status: str | None, page: int = 1) -> list[OutboxMessage]:
+    """Newest first; every status when `status` is None."""
+    if status is not None and status not in OUTBOX_STATUSES:
+        raise ValidationFailed(f"status: one of {', '.join(OUTBOX_STATUSES)}, not {status!r}")
+    if page < 1:
+        raise ValidationFailed("page: a whole number from 1")
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars())
+
+
+def requeue(actor: Actor, message_id: int, *, now: datetime | None = None) -> OutboxMessage:
+    """Send a failed or unsent message again (e.g. once the number is corrected or credentials set).
+
+    Only a message that is known not to have gone out may be requeued, so this never doubles one."""
+    now = now or utcnow()
+    with transaction() as session:
+        message = session.get(OutboxMessage, message_id)
+        if message is None:
+            raise NotFound("no such message")
+        if message.status not in ("failed", "not_sent_no_credentials"):
+            raise InvalidTransition(f"only a failed or unsent message can be sent again; this one is {message.status}")
+        before = snapshot(message, ("status", "attempts", "last_error"))
+        message.status, message.attempts, message.next_attempt_at, message.claimed_at = "pending", 0, now, None
+        record(actor, "outbox.requeued", "outbox_message", message.id, before=before,
+               after=snapshot(message, ("status", "attempts", "last_error")), at=now)
+    return message

@@ -4,12 +4,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from desk.auth import services as auth
 from desk.contracts.services import all_contracts, get_contract, load_contracts
-from desk.errors import DeskError, NotFound
+from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.models import ApiToken, Unit, User
 from desk.web import forms
@@ -166,3 +166,38 @@ def revoke_token(token_id: int):
         return _tokens_page(exc.status, exc)
     flash("Token revoked.", "ok")
     return redirect(url_for("admin.tokens"), 303)
+
+
+def _outbox_page(status: int = 200, error: DeskError | None = None):
+    from desk.outbox import services as outbox
+
+    chosen = request.args.get("status") or None
+    page_number = request.args.get("page", "1")
+    if not page_number.isdigit():
+        raise ValidationFailed("page: a whole number from 1")
+    rows = outbox.messages_with_status(chosen, int(page_number))
+    return page("admin/outbox.html", status, messages=rows, counts=outbox.status_counts(), chosen=chosen,
+                page_number=int(page_number), page_size=outbox.PAGE_SIZE, error=error,
+                requeue_form=forms.ActionForm())
+
+
+@bp.get("/outbox")
+@allowed("admin")
+def outbox():
+    """Outbound SMS by status, with attempts and Twilio's last error."""
+    return _outbox_page()
+
+
+@bp.post("/outbox/<int:message_id>/requeue")
+@allowed("admin")
+def requeue_message(message_id: int):
+    from desk.outbox.services import requeue
+
+    try:
+        check_form(forms.ActionForm())
+        requeue(actor(), message_id)
+    except DeskError as exc:
+        db.session.rollback()
+        return _outbox_page(exc.status, exc)
+    flash("The message will be sent again.", "ok")
+    return redirect(url_for("admin.outbox", status="pending"), 303)

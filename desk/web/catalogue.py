@@ -226,6 +226,20 @@ ZH = {
     "an incident cannot be merged into itself": "不能把故障合并到自身",
     "incidents of different contracts cannot be merged": "不同合同的故障不能合并",
     "restored_at: cannot be before the interruption started": "恢复时间不能早于中断开始时间",
+    # outbound SMS (admin)
+    "Outbound SMS": "外发短信",
+    "All": "全部",
+    "To": "收件号码",
+    "Message": "内容",
+    "Attempts": "尝试次数",
+    "Next attempt": "下次尝试",
+    "Last error": "最近错误",
+    "Sent": "发送时间",
+    "Send again": "重新发送",
+    "No messages.": "没有短信。",
+    "Older": "更早",
+    "The message will be sent again.": "该短信将重新发送。",
+    "no such message": "没有这条短信",
 }
 
 # Codes shown as words: (English, Chinese).
@@ -252,6 +266,12 @@ LABELS = {
     "sms": ("SMS", "短信"),
     "api": ("API", "接口"),
     "import": ("Import", "导入"),
+    # outbound SMS statuses
+    "pending": ("Waiting to be sent", "待发送"),
+    "sending": ("Sending", "发送中"),
+    "sent": ("Sent", "已发送"),
+    "failed": ("Failed", "发送失败"),
+    "not_sent_no_credentials": ("Not sent (no credentials)", "未发送（未配置短信账号）"),
     "exercised": ("Exercise the termination right", "行使解约权"),
     "not_exercised": ("Do not exercise it", "不行使解约权"),
     # roles
@@ -298,6 +318,8 @@ LABELS = {
     "refund": ("refund", "退还费用"),
     "strikes": ("strikes", "违约次数"),
     "report_hash": ("fingerprint", "校验码"),
+    "outbox.requeued": ("SMS sent again", "短信重新发送"),
+    "unit.pin_set": ("Hotline PIN set", "设置热线密码"),
     # fields named in the timeline and in refusals
     "reported_at": ("reported", "报障时间"),
     "started_at": ("interruption began", "中断开始"),

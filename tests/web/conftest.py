@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 import pytest
+
+from conftest import load_edited_contracts
 
 from desk.audit.services import Actor
 from desk.auth.services import create_user
-from desk.contracts.services import load_contracts
 from desk.extensions import db
 from desk.incidents import services
 from desk.models import Incident, Unit
 
-ROOT_CONTRACTS = Path(__file__).resolve().parents[2] / "config" / "contracts"
 PASSWORD = "correct-horse-9"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 SYSTEM = Actor.system("test")
@@ -49,15 +48,13 @@ def load_with_second_unit(tmp_path) -> None:
     """The seed contracts, with a second police unit on the XJGAT pool (喀什). The pool's service
     period ended in March 2026 and only faults inside it count; the tests file faults now, so
     this copy runs on."""
-    folder = tmp_path / "contracts"
-    folder.mkdir()
-    for source in ROOT_CONTRACTS.glob("*.toml"):
-        text = source.read_text(encoding="utf-8")
+    def edit(text: str) -> str:
         if "XJGAT-POOL-2025" in text:
             text = text.replace("service_end = 2026-03-31", "service_end = 2036-03-31")
             text += '\n[[units]]\ncode = "XJGAT-KS"\nname = "喀什地区公安局"\nphones = []\n'
-        (folder / source.name).write_text(text, encoding="utf-8")
-    load_contracts([folder], SYSTEM)
+        return text
+
+    load_edited_contracts(tmp_path / "contracts", edit)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import pytest
 
 from desk.audit.services import Actor
 from desk.auth.services import create_api_token
+from desk.db import transaction
+from desk.outbox.services import enqueue
 
 ANON = "anonymous"
 COLUMNS = (ANON, "reporter", "reporter_other_unit", "reporter_other_contract", "unit_manager",
@@ -106,6 +108,13 @@ ACCESS = {
     ("GET", "/admin/tokens"): role_route(("admin",), 200),
     ("POST", "/admin/tokens"): role_route(("admin",)),
     ("POST", "/admin/tokens/<int:token_id>/revoke"): role_route(("admin",)),
+    ("GET", "/admin/outbox"): role_route(("admin",), 200),
+    ("POST", "/admin/outbox/<int:message_id>/requeue"): role_route(("admin",)),
+    # Twilio's webhooks take a valid X-Twilio-Signature only: nobody else gets in, signed in or not
+    **{("POST", rule): everyone(403, anon=403) for rule in (
+        "/hotline/voice", "/hotline/voice/menu", "/hotline/voice/unit", "/hotline/voice/pin",
+        "/hotline/voice/kind", "/hotline/voice/recorded", "/hotline/voice/status",
+        "/hotline/voice/status-callback", "/hotline/sms")},
     # the JSON API takes bearer tokens only: a browser session opens nothing there
     ("GET", "/api/v1/openapi.json"): everyone(200, anon=200),
     ("GET", "/api/v1/contracts/<code>/sla/<month>"): everyone(401, anon=401),
@@ -143,11 +152,13 @@ def _matches(expected, response) -> bool:
 
 def test_access_table(app, world, signin):
     token = create_api_token(Actor.system("test"), "probe", ["XJGAT-POOL-2025"])[0]
+    with transaction():
+        message = enqueue("+8613800000000", "probe", "access-probe")
     values = {
         "incident_id": world.incident.id, "ticket_id": world.ticket_id, "attachment_id": world.attachment_id,
         "code": "XJGAT-POOL-2025", "month": "2025-06", "user_id": world.users["reporter"].id,
         "token_id": token.id, "filename": "desk.css", "unknown": "nothing-here",
-        "fmt": "csv",
+        "fmt": "csv", "message_id": message.id,
     }
     clients = {ANON: app.test_client()}
     clients.update({name: signin(name) for name in COLUMNS[1:]})

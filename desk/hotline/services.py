@@ -1,0 +1,279 @@
+"""The hotline's work (四.(二): fault reports 7×24 by phone and SMS): who is calling, the call's
+state between Twilio's requests, filing the ticket, and the status of a ticket.
+
+Each function that writes owns its transaction; a ticket, its audit entries and its SMS are
+written together by `desk.incidents.services.file_ticket`, keyed by Twilio's CallSid or
+MessageSid so that a retried webhook never files a second ticket.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from desk.audit.services import Actor, record
+from desk.contracts.services import normalise_phone
+from desk.db import transaction
+from desk.errors import NotFound, ValidationFailed
+from desk.extensions import db
+from desk.hotline import prompts
+from desk.incidents.services import file_ticket, repair_deadline
+from desk.models import HotlineCall, Incident, Ticket, Unit, UnitPhone, utcnow
+from desk.outbox.services import enqueue
+
+HOTLINE = Actor.system("hotline")
+PIN = re.compile(r"^[0-9]{4,8}$")
+# The letters on a phone keypad (ITU E.161): unit codes are keyed as digits.
+KEYPAD = {letter: digit for digit, letters in {
+    "2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS", "8": "TUV", "9": "WXYZ",
+}.items() for letter in letters}
+MAX_TRIES = 3
+# Wrong PINs for one keyed unit code across all calls in an hour before the code is locked.
+MAX_PIN_FAILURES_PER_HOUR = 10
+MAX_TICKET_DIGITS = 12
+
+
+def phone_variants(number: str) -> list[str]:
+    """A caller's number as Twilio sends it (+8613912345678) and as a contract may list it."""
+    n = normalise_phone(number or "")
+    if not n:
+        return []
+    variants = [n]
+    if n.startswith("+86"):
+        variants += [n[3:], "0086" + n[3:]]
+    elif n.startswith("0086"):
+        variants += ["+86" + n[4:], n[4:]]
+    elif n.isdigit():
+        variants += ["+86" + n, "0086" + n]
+    return variants
+
+
+def unit_for_phone(number: str) -> Unit | None:
+    variants = phone_variants(number)
+    if not variants:
+        return None
+    return db.session.execute(
+        select(Unit).join(UnitPhone, UnitPhone.unit_id == Unit.id)
+        .where(UnitPhone.phone.in_(variants), Unit.active.is_(True)).limit(1)
+    ).scalar_one_or_none()
+
+
+def keypad_digits(code: str) -> str:
+    """QMGA → 7642: a unit code as keyed on a phone (letters by their key, other signs left out)."""
+    return "".join(c if c.isdigit() else KEYPAD.get(c, "") for c in code.upper())
+
+
+def set_unit_pin(actor: Actor, code: str, pin: str) -> Unit:
+    """The PIN a unit's people key when they call from a number not registered for the unit."""
+    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"no unit with code {code!r}")
+    if not PIN.match(pin or ""):
+        raise ValidationFailed("PIN: 4 to 8 digits, keyed on a phone")
+    if not keypad_digits(unit.code):
+        raise ValidationFailed(f"unit {unit.code}: its code has no letter or digit a caller could key")
+    with transaction():
+        unit.pin_hash = generate_password_hash(pin, method="scrypt")
+        # The log says that the PIN changed, never the PIN or its hash.
+        record(actor, "unit.pin_set", "unit", unit.id, contract_id=unit.contract_id, after={"code": unit.code})
+    return unit
+
+
+# ---------------------------------------------------------------------------------------------
+# The call's state, one row per CallSid.
+
+def call_for(call_sid: str, from_phone: str) -> HotlineCall:
+    """The call's row, created on its first request; a registered number identifies the unit at once."""
+    if not call_sid or len(call_sid) > 64:
+        raise ValidationFailed("CallSid: missing or too long")
+    call = _call(call_sid)
+    if call is not None:
+        return call
+    unit = unit_for_phone(from_phone)
+    try:
+        with transaction() as session:
+            call = HotlineCall(call_sid=call_sid, from_phone=normalise_phone(from_phone or "")[:32],
+                               unit_id=unit.id if unit else None)
+            session.add(call)
+    except IntegrityError:
+        # Twilio sent the first request twice and the other one created the row.
+        db.session.rollback()
+        call = _call(call_sid)
+        if call is None:
+            raise
+    return call
+
+
+def _call(call_sid: str) -> HotlineCall | None:
+    return db.session.execute(select(HotlineCall).where(HotlineCall.call_sid == call_sid)).scalar_one_or_none()
+
+
+def update_call(call: HotlineCall, **values) -> HotlineCall:
+    with transaction():
+        for name, value in values.items():
+            setattr(call, name, value)
+    return call
+
+
+def miss(call: HotlineCall) -> bool:
+    """No input or a wrong key: True while the caller may try again, False when the call should end."""
+    update_call(call, misses=call.misses + 1)
+    if call.misses >= MAX_TRIES:
+        update_call(call, outcome="abandoned")
+        return False
+    return True
+
+
+def end_call(call_sid: str) -> None:
+    """Twilio's status callback: a call that ended before a ticket was filed filed nothing."""
+    call = _call(call_sid)
+    if call is not None and call.outcome == "in_progress":
+        update_call(call, outcome="abandoned")
+
+
+@dataclass(frozen=True)
+class Identification:
+    unit: Unit | None
+    tries_left: int
+    locked: bool = False
+
+
+def identify(call: HotlineCall, keyed_code: str, pin: str, *, now: datetime | None = None) -> Identification:
+    """A unit code keyed as digits and its PIN. Three wrong tries end the call; ten wrong PINs for
+    one code within an hour, over any number of calls, lock that code for the hour."""
+    now = now or utcnow()
+    keyed_code = (keyed_code or "")[:64]
+    recent_failures = db.session.execute(
+        select(func.coalesce(func.sum(HotlineCall.failed_identifications), 0))
+        .where(HotlineCall.keyed_code == keyed_code, HotlineCall.updated_at >= now - timedelta(hours=1))
+    ).scalar_one()
+    unit = None
+    if recent_failures < MAX_PIN_FAILURES_PER_HOUR and keyed_code and PIN.match(pin or ""):
+        candidates = [u for u in db.session.execute(
+            select(Unit).where(Unit.active.is_(True), Unit.pin_hash != "").order_by(Unit.id)).scalars()
+            if keypad_digits(u.code) == keyed_code]
+        unit = next((u for u in candidates if check_password_hash(u.pin_hash, pin)), None)
+    if unit is not None:
+        update_call(call, unit_id=unit.id, keyed_code=keyed_code, misses=0)
+        return Identification(unit, MAX_TRIES - call.failed_identifications)
+    update_call(call, keyed_code=keyed_code, failed_identifications=call.failed_identifications + 1)
+    left = MAX_TRIES - call.failed_identifications
+    if left <= 0:
+        update_call(call, outcome="refused")
+    return Identification(None, left, locked=recent_failures >= MAX_PIN_FAILURES_PER_HOUR)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filing and status.
+
+def file_call(call: HotlineCall, recording_url: str = "") -> tuple[Ticket, bool]:
+    """The fault reported by this call; the caller is sent the ticket number and deadline by SMS."""
+    if call.unit_id is None or call.kind is None:
+        raise ValidationFailed("the call has not identified its unit and the kind of fault")
+    recording_url = (recording_url or "").strip()
+    if recording_url and (not recording_url.startswith("https://") or len(recording_url) > 500):
+        raise ValidationFailed("RecordingUrl: an https URL of at most 500 characters")
+    with transaction():
+        ticket, created = file_ticket(
+            HOTLINE, unit=call.unit, kind=call.kind, channel="hotline",
+            description=prompts.CALL_DESCRIPTION if not recording_url else prompts.CALL_DESCRIPTION_RECORDED,
+            idempotency_key=f"twilio:call:{call.call_sid}", caller_phone=call.from_phone,
+            recording_url=recording_url)
+        if created:
+            _confirm_to_caller(ticket)
+        call.outcome, call.ticket_id = "filed", ticket.id
+    return ticket, created
+
+
+def file_sms(message_sid: str, from_phone: str, unit: Unit, kind: str, description: str) -> tuple[Ticket, bool]:
+    if not message_sid or len(message_sid) > 64:
+        raise ValidationFailed("MessageSid: missing or too long")
+    return file_ticket(HOTLINE, unit=unit, kind=kind, channel="sms", description=description,
+                       idempotency_key=f"twilio:sms:{message_sid}", caller_phone=normalise_phone(from_phone)[:32])
+
+
+def _confirm_to_caller(ticket: Ticket) -> None:
+    """四.(二): the caller gets the ticket number and the repair deadline in writing."""
+    text = prompts.confirmation_sms(ticket, repair_deadline(ticket.incident))
+    enqueue(ticket.caller_phone, text, f"ticket:{ticket.id}:filed:caller")
+
+
+def ticket_of_unit(number: str, unit: Unit) -> Ticket | None:
+    """The ticket with this number, only if it is the unit's own (others are simply not found)."""
+    digits = (number or "").strip()
+    if not digits.isdigit() or len(digits) > MAX_TICKET_DIGITS:
+        return None
+    ticket = db.session.get(Ticket, int(digits))
+    if ticket is None or ticket.unit_id != unit.id:
+        return None
+    return ticket
+
+
+def current_incident(ticket: Ticket) -> Incident:
+    """The incident a ticket's report now belongs to (merges move tickets; follow any chain)."""
+    incident = ticket.incident
+    seen = set()
+    while incident.merged_into_id is not None and incident.id not in seen:
+        seen.add(incident.id)
+        incident = db.session.get(Incident, incident.merged_into_id)
+    return incident
+
+
+def status_text(ticket: Ticket, now: datetime | None = None) -> str:
+    incident = current_incident(ticket)
+    return prompts.status(ticket, incident, repair_deadline(incident), now or utcnow())
+
+
+# ---------------------------------------------------------------------------------------------
+# SMS: `报障 <单位代码> [中断|受损] <描述>` files a fault, `查询 <工单号>` answers its status.
+
+KIND_ALIASES = {"中断": "interruption", "业务中断": "interruption", "受损": "degradation",
+                "业务受损": "degradation", "劣化": "degradation"}
+
+
+def answer_sms(message_sid: str, from_phone: str, body: str, *, now: datetime | None = None) -> str:
+    """The reply to one text message; filing is idempotent on the MessageSid."""
+    text = " ".join((body or "").replace("\u3000", " ").split())
+    for command, handler in (("报障", _sms_report), ("查询", _sms_status)):
+        if text.startswith(command):
+            return handler(message_sid, from_phone, text[len(command):].strip(), now or utcnow())
+    return prompts.SMS_HELP
+
+
+def _sms_report(message_sid: str, from_phone: str, rest: str, now: datetime) -> str:
+    code, _, description = rest.partition(" ")
+    if not code:
+        return prompts.SMS_HELP
+    unit = db.session.execute(select(Unit).where(func.upper(Unit.code) == code.upper())).scalar_one_or_none()
+    if unit is None:
+        return prompts.SMS_NO_UNIT.format(code=code[:20])
+    # A unit code is no secret: only a number registered for the unit may file in its name.
+    sender = unit_for_phone(from_phone)
+    if sender is None or sender.id != unit.id:
+        return prompts.SMS_UNREGISTERED
+    first, _, remainder = description.partition(" ")
+    kind = KIND_ALIASES.get(first, "interruption")
+    if first in KIND_ALIASES:
+        description = remainder
+    try:
+        ticket, _ = file_sms(message_sid, from_phone, unit, kind, description)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return prompts.SMS_REFUSED.format(reason="；".join(exc.errors))
+    return prompts.confirmation_sms(ticket, repair_deadline(ticket.incident))
+
+
+def _sms_status(message_sid: str, from_phone: str, rest: str, now: datetime) -> str:
+    if not rest:
+        return prompts.SMS_HELP
+    unit = unit_for_phone(from_phone)
+    if unit is None:
+        return prompts.SMS_UNREGISTERED
+    ticket = ticket_of_unit(rest, unit)
+    if ticket is None:
+        return prompts.SMS_TICKET_NOT_FOUND.format(number=rest[:MAX_TICKET_DIGITS])
+    return "【警务专网】" + status_text(ticket, now)

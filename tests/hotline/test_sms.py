@@ -1,0 +1,87 @@
+"""The SMS intake: 报障 files a fault from a registered number, 查询 answers a ticket's status."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from desk.audit.services import Actor
+from desk.extensions import db
+from desk.hotline import prompts
+from desk.incidents import services as incidents
+from desk.models import AuditEntry, OutboxMessage, Ticket, Unit
+from tests.hotline.conftest import ENGINEER_PHONE, QMGA_PHONE, STRANGER, XJGAT_PHONE, count, said, text_message
+
+
+def reply(client, sid: str, phone: str, body: str) -> str:
+    response = text_message(client, sid, phone, body)
+    assert response.status_code == 200 and response.mimetype == "text/xml"
+    return said(response)
+
+
+def test_a_fault_by_sms_is_filed_and_confirmed_in_the_reply(client, hotline):
+    answer = reply(client, "SM" + "1" * 32, XJGAT_PHONE, "报障 XJGAT 中断  乌鲁木齐城区终端全部无信号")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    assert ticket.channel == "sms" and ticket.kind == "interruption" and ticket.unit.code == "XJGAT"
+    assert ticket.description == "乌鲁木齐城区终端全部无信号" and ticket.caller_phone == XJGAT_PHONE
+    assert ticket.idempotency_key == "twilio:sms:SM" + "1" * 32
+    assert answer.startswith(f"【报障受理】工单{ticket.number}（业务中断）已登记，修复时限")
+    assert f"查询 {ticket.number}" in answer
+    # The on-duty engineer is alerted through the outbox.
+    assert db.session.execute(select(OutboxMessage.to)).scalars().all() == [ENGINEER_PHONE]
+
+
+def test_the_kind_word_is_optional_and_the_code_any_case(client, hotline):
+    reply(client, "SM" + "2" * 32, QMGA_PHONE, "报障qmga 受损 县城信号时断时续")
+    reply(client, "SM" + "3" * 32, QMGA_PHONE, "报障\u3000QMGA\u3000基站停电")
+    first, second = db.session.execute(select(Ticket).order_by(Ticket.id)).scalars().all()
+    assert (first.kind, first.description) == ("degradation", "县城信号时断时续")
+    assert (second.kind, second.description) == ("interruption", "基站停电")
+
+
+def test_a_retried_message_files_one_ticket_and_gets_the_same_reply(client, hotline):
+    sid = "SM" + "4" * 32
+    first = reply(client, sid, XJGAT_PHONE, "报障 XJGAT 全区无信号")
+    again = reply(client, sid, XJGAT_PHONE, "报障 XJGAT 全区无信号")
+    assert first == again and count(Ticket) == 1 and count(OutboxMessage) == 1
+
+
+def test_only_a_number_registered_for_the_unit_may_file(client, hotline):
+    assert reply(client, "SM" + "5" * 32, STRANGER, "报障 XJGAT 无信号") == prompts.SMS_UNREGISTERED
+    assert reply(client, "SM" + "6" * 32, QMGA_PHONE, "报障 XJGAT 无信号") == prompts.SMS_UNREGISTERED
+    assert reply(client, "SM" + "7" * 32, XJGAT_PHONE, "报障 NOPE 无信号") == prompts.SMS_NO_UNIT.format(code="NOPE")
+    assert count(Ticket) == 0
+
+
+def test_a_refused_report_says_why_and_writes_nothing(client, hotline):
+    audit_before = count(AuditEntry)
+    answer = reply(client, "SM" + "8" * 32, XJGAT_PHONE, "报障 XJGAT " + "长" * 4001)
+    assert answer.startswith("【警务专网】报障未受理：") and "description: at most 4000 characters" in answer
+    assert count(Ticket) == 0 and count(OutboxMessage) == 0 and count(AuditEntry) == audit_before
+
+
+def test_status_by_sms_only_for_the_units_own_tickets(client, hotline):
+    units = {u.code: u for u in db.session.execute(select(Unit)).scalars()}
+    own, _ = incidents.file_ticket(Actor.system("test"), unit=units["XJGAT"], kind="interruption", channel="web")
+    other, _ = incidents.file_ticket(Actor.system("test"), unit=units["QMGA"], kind="interruption", channel="web")
+    answer = reply(client, "SM" + "9" * 32, XJGAT_PHONE, f"查询 {own.number}")
+    assert answer.startswith(f"【警务专网】工单{own.number}：{prompts.STATUS_WORDS['open']}。距修复时限还有")
+    assert reply(client, "SM" + "a" * 32, XJGAT_PHONE, f"查询 {other.number}") == \
+        prompts.SMS_TICKET_NOT_FOUND.format(number=other.number)
+    assert reply(client, "SM" + "b" * 32, XJGAT_PHONE, "查询 abc") == prompts.SMS_TICKET_NOT_FOUND.format(number="abc")
+    assert reply(client, "SM" + "c" * 32, STRANGER, f"查询 {own.number}") == prompts.SMS_UNREGISTERED
+
+
+def test_a_merged_ticket_reports_the_incident_it_joined(client, hotline):
+    unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    first, _ = incidents.file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="web")
+    second, _ = incidents.file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="web")
+    incidents.acknowledge(Actor.system("test"), first.incident)
+    incidents.merge(Actor.system("test"), first.incident, second.incident)
+    answer = reply(client, "SM" + "d" * 32, XJGAT_PHONE, f"查询 {second.number}")
+    assert prompts.STATUS_WORDS["acknowledged"] in answer
+
+
+def test_anything_else_gets_the_help_text(client, hotline):
+    for body in ("", "你好", "报障", "查询"):
+        assert reply(client, "SM" + "e" * 32, XJGAT_PHONE, body) == prompts.SMS_HELP
+    assert reply(client, "SM" + "f" * 32, XJGAT_PHONE, "help") == prompts.SMS_HELP
+    assert count(Ticket) == 0
