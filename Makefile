@@ -24,10 +24,11 @@ db: $(VENV)/.installed-run
 	$(FLASK) init-db
 	$(FLASK) load-contracts config/contracts
 
-## Serve the desk on http://127.0.0.1:5000 (demo users and incidents unless DESK_DEMO=0).
+## Serve the desk on http://127.0.0.1:5000 with its SLA clock (demo data unless DESK_DEMO=0).
 run: db
 	DESK_DEMO=$${DESK_DEMO:-1} $(FLASK) demo
-	DESK_DEMO=$${DESK_DEMO:-1} $(FLASK) run --host $(HOST) --port $(PORT)
+	DESK_DEMO=$${DESK_DEMO:-1} DESK_EMBEDDED_SCHEDULER=$${DESK_EMBEDDED_SCHEDULER:-1} \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (SQLite unless DATABASE_URL names PostgreSQL).
 test: $(VENV)/.installed-test

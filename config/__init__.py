@@ -55,6 +55,8 @@ class Config:
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    # Empty: api.twilio.com. Else a Twilio-compatible gateway (see desk/outbox/gateway.py).
+    TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
     # Behind a reverse proxy the signed URL is the public one: trust this many proxy hops.
     DESK_PROXY_HOPS = int(os.environ.get("DESK_PROXY_HOPS", "0"))
     # The SLA clock (desk/clock/): warnings before each threshold, how often it beats, its lease.

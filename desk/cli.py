@@ -190,6 +190,8 @@ def register_cli(app: Flask) -> None:
         from desk.clock.scheduler import run_forever
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        for noisy in ("apscheduler", "twilio.http_client"):  # not lines per beat and per request
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         run_forever(current_app._get_current_object())
     @app.cli.command("outbox-dispatch")
     @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),

@@ -73,7 +73,12 @@ def twilio_client():
     from twilio.rest import Client
 
     # A hanging Twilio must not hang the scheduler: the request times out and is retried later.
-    return Client(sid, token, http_client=TwilioHttpClient(timeout=config["DESK_OUTBOX_HTTP_TIMEOUT_SECONDS"]))
+    timeout = config["DESK_OUTBOX_HTTP_TIMEOUT_SECONDS"]
+    if config.get("TWILIO_API_BASE_URL"):
+        from desk.outbox.gateway import GatewayHttpClient
+
+        return Client(sid, token, http_client=GatewayHttpClient(config["TWILIO_API_BASE_URL"], timeout=timeout))
+    return Client(sid, token, http_client=TwilioHttpClient(timeout=timeout))
 
 
 def backoff(attempts: int) -> timedelta:
