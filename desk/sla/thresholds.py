@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause
+from desk.sla.intervals import union
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.terms import ContractTerms
 from desk.sla.timeutil import month_bounds, service_bounds
@@ -69,16 +70,6 @@ def _spans(terms: ContractTerms, incidents: Iterable[IncidentFacts]) -> list[tup
     return spans
 
 
-def _continuous(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[list[datetime]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:  # touching intervals are one interruption (R4)
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(s, e) for s, e in merged]
-
-
 def _month(at: datetime, terms: ContractTerms) -> str:
     return f"{at.astimezone(terms.tz):%Y-%m}"
 
@@ -97,7 +88,7 @@ def day_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts
     if warning_hours is not None and Decimal(warning_hours) < Decimal(clause.min_continuous_hours):
         marks.append(("warning", Decimal(warning_hours)))
     crossings = []
-    for start, end in _continuous(_spans(terms, incidents)):
+    for start, end in union(_spans(terms, incidents)):
         for level, mark in marks:
             at = start + timedelta(hours=float(mark))
             if at <= end:
@@ -117,7 +108,7 @@ def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFa
     marks = [("reached", Decimal(clause.min_monthly_hours))]
     if warning_hours is not None and Decimal(warning_hours) < Decimal(clause.min_monthly_hours):
         marks.append(("warning", Decimal(warning_hours)))
-    continuous = _continuous(_spans(terms, incidents))
+    continuous = union(_spans(terms, incidents))
     crossings = []
     for year, month in months:
         lo, hi = month_bounds(year, month, terms.tz)

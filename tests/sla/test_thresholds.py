@@ -1,9 +1,14 @@
 """The instants the clock acts on: strikes (R2), the day-waiver (R4) and period-waiver (R5) thresholds."""
+from datetime import timedelta
 from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from desk.sla.report import build_report
 from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
-from tests.sla.conftest import incident, local
+from desk.sla.terms import terms_from_mapping
+from tests.sla.conftest import QMGA, SHANGHAI, incident, local
 
 WARN_DAY, WARN_MONTH = Decimal("2.5"), Decimal(60)
 
@@ -79,3 +84,44 @@ def test_contract_without_waiver_clauses_has_no_crossings(xjgat):
     open_outage = [incident("2025-06-03T10:00")]
     assert day_waiver_crossings(xjgat, open_outage, WARN_DAY) == []
     assert period_waiver_crossings(xjgat, open_outage, [(2025, 6)], WARN_MONTH) == []
+
+
+# The clock and the report must agree: a threshold instant is exactly when the report's figure gets there.
+JUNE = local("2025-06-02T00:00")
+spans = st.lists(st.tuples(st.integers(0, 26 * 24 * 60), st.integers(1, 40 * 60)), min_size=1, max_size=12)
+
+
+def _facts(pairs):
+    from desk.sla.incidents import IncidentFacts
+
+    return [IncidentFacts(id=n + 1, external_id=None, reported_at=JUNE + timedelta(minutes=s),
+                          started_at=JUNE + timedelta(minutes=s), restored_at=JUNE + timedelta(minutes=s + d),
+                          kind="interruption", cause="carrier", cause_confirmed=True, affected_cards=60,
+                          maintenance=None) for n, (s, d) in enumerate(pairs)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(spans)
+def test_period_threshold_instant_is_when_the_report_reaches_72_hours(pairs):
+    qmga = terms_from_mapping(QMGA)
+    facts = _facts(pairs)
+    reached = [c for c in period_waiver_crossings(qmga, facts, [(2025, 6)], None)]
+    month_total = build_report(qmga, facts, [], 2025, 6, local("2025-07-01T00:00"))["totals"]["outage_hours"]
+    if not reached:
+        assert Decimal(month_total) < 72
+        return
+    at = reached[0].at
+    assert build_report(qmga, facts, [], 2025, 6, at)["totals"]["outage_hours"] == "72.00"
+    assert Decimal(build_report(qmga, facts, [], 2025, 6, at - timedelta(minutes=1))["totals"]["outage_hours"]) < 72
+
+
+@settings(max_examples=60, deadline=None)
+@given(spans)
+def test_a_day_threshold_is_crossed_iff_the_report_waives_a_day(pairs):
+    qmga = terms_from_mapping(QMGA)
+    facts = _facts(pairs)
+    crossings = day_waiver_crossings(qmga, facts, None)
+    waived = build_report(qmga, facts, [], 2025, 6, local("2025-07-01T00:00"))["totals"]["day_waivers"]
+    assert bool(crossings) == bool(waived)
+    for c in crossings:  # the day each continuous interruption began is among the waived days
+        assert f"{c.since.astimezone(SHANGHAI):%Y-%m-%d}" in {w["date"] for w in waived}
