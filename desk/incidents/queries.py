@@ -276,11 +276,13 @@ class IncidentPage:
     filed: Ticket | None
     now: datetime
     clock: list[ClockRow] = field(default_factory=list)
+    burst: object = None             # desk.incidents.burst.Burst: reports to offer as one incident
 
 
 def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None = None,
                   now: datetime | None = None) -> IncidentPage:
     """Everything the ticket/incident page shows, for a user already allowed to see it."""
+    from desk.incidents.burst import burst_of
     from desk.incidents.services import (
         cause_history, engineers_for, maintenance_notices_of, notice_is_short,
     )
@@ -309,6 +311,7 @@ def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None
         filed=filed,
         now=now,
         clock=incident_clock(incident),
+        burst=burst_of(incident) if carrier else None,
     )
 
 

@@ -226,6 +226,12 @@ ZH = {
     "an incident cannot be merged into itself": "不能把故障合并到自身",
     "incidents of different contracts cannot be merged": "不同合同的故障不能合并",
     "restored_at: cannot be before the interruption started": "恢复时间不能早于中断开始时间",
+    # bursts of reports of one outage
+    "Probably one outage": "疑似同一故障",
+    "%(count)d reports of this contract arrived within %(minutes)d minutes of each other. Merged, they count as one incident (六.(六)).":
+        "本合同有%(count)d起报障在%(minutes)d分钟内相继报来。合并后按一起故障计（六.(六)）。",
+    "Merge into this incident": "合并到本故障",
+    "Merge this report into the first one": "将本报障合并到首报故障",
     # outbound SMS (admin)
     "Outbound SMS": "外发短信",
     "All": "全部",

@@ -1,0 +1,86 @@
+"""A storm of reports about one outage is offered to the engineer as one incident."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from desk.audit.services import Actor
+from desk.extensions import db
+from desk.incidents.burst import burst_of
+from desk.incidents.services import file_ticket
+from desk.models import Incident, OutboxMessage, Ticket, Unit, utcnow
+from tests.hotline.conftest import ENGINEER_PHONE, XJGAT_PHONE, text_message
+
+TEST = Actor.system("test")
+
+
+def unit(code: str) -> Unit:
+    return db.session.execute(select(Unit).where(Unit.code == code)).scalar_one()
+
+
+def report(code: str, minutes_ago: float) -> Ticket:
+    ticket, _ = file_ticket(TEST, unit=unit(code), kind="interruption", channel="hotline",
+                            reported_at=utcnow() - timedelta(minutes=minutes_ago))
+    return ticket
+
+
+def engineer_texts() -> list[str]:
+    db.session.expire_all()
+    return list(db.session.execute(select(OutboxMessage.body).where(OutboxMessage.to == ENGINEER_PHONE)
+                                   .order_by(OutboxMessage.id)).scalars())
+
+
+def test_reports_within_the_window_form_one_burst_with_the_first_as_survivor(hotline):
+    first = report("XJGAT", 50)
+    second = report("XJGAT", 25)
+    alone = report("QMGA", 24)          # another contract
+    third = report("XJGAT", 1)
+    burst = burst_of(third.incident)
+    assert burst.survivor.id == first.incident.id and burst.minutes == 30
+    assert [d.id for d in burst.duplicates] == [second.incident.id, third.incident.id]
+    assert burst_of(alone.incident) is None
+    # The engineer's alert for the later reports says so.
+    texts = engineer_texts()
+    assert "疑似同一故障" not in texts[0]
+    assert f"首报工单{first.number}" in texts[1] and f"首报工单{first.number}" in texts[3]
+    assert "疑似同一故障" not in texts[2]
+
+
+def test_a_chain_breaks_where_the_gap_exceeds_the_window(app, hotline):
+    app.config["DESK_BURST_MINUTES"] = 10
+    old = report("XJGAT", 120)
+    a = report("XJGAT", 30)
+    b = report("XJGAT", 22)
+    assert burst_of(old.incident) is None
+    assert burst_of(b.incident).survivor.id == a.incident.id
+
+
+def test_closed_incidents_are_not_offered(hotline):
+    first = report("XJGAT", 20)
+    second = report("XJGAT", 10)
+    from desk.incidents.services import restore
+
+    restore(TEST, first.incident)
+    assert burst_of(second.incident) is None
+
+
+def test_the_engineer_merges_the_burst_from_the_incident_page(app, client, hotline):
+    first = report("XJGAT", 20)
+    for n in range(3):
+        assert text_message(client, f"SM{n:032d}", XJGAT_PHONE, f"报障 XJGAT 第{n}个报障").status_code == 200
+    later = db.session.execute(select(Ticket).where(Ticket.channel == "sms").order_by(Ticket.id)).scalars().all()
+    assert client.post("/login", data={"username": "duty", "password": "correct-horse-9"}).status_code in (302, 303)
+    page = client.get(f"/incidents/{first.incident.id}").get_data(as_text=True)
+    assert "疑似同一故障" in page and "本合同有4起报障在30分钟内相继报来" in page
+    on_duplicate = client.get(f"/incidents/{later[0].incident.id}").get_data(as_text=True)
+    assert "将本报障合并到首报故障" in on_duplicate
+    for ticket in later:
+        response = client.post(f"/incidents/{first.incident.id}/merge", data={"duplicate": ticket.incident.id})
+        assert response.status_code in (302, 303)
+    db.session.expire_all()
+    survivor = db.session.get(Incident, first.incident.id)
+    assert len(survivor.tickets) == 4 and burst_of(survivor) is None
+    assert {i.status for i in db.session.execute(select(Incident).where(Incident.id != survivor.id)).scalars()} \
+        == {"merged"}
+    assert "疑似同一故障" not in client.get(f"/incidents/{survivor.id}").get_data(as_text=True)
