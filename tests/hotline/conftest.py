@@ -48,7 +48,7 @@ def verbs(response) -> list[str]:
 
 
 def count(model) -> int:
-    db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot: other connections (the app under test) have written
     return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 

@@ -94,8 +94,8 @@ class Clock:
 
 @pytest.fixture
 def clock():
-    # Starts at the real now: enqueue() stamps messages due at the wall clock's instant.
-    return Clock(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1))
+    # A minute after the real now: enqueue() stamps messages due at the wall clock's instant.
+    return Clock(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1))
 
 
 @pytest.fixture
