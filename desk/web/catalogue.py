@@ -226,6 +226,9 @@ ZH = {
     "an incident cannot be merged into itself": "不能把故障合并到自身",
     "incidents of different contracts cannot be merged": "不同合同的故障不能合并",
     "restored_at: cannot be before the interruption started": "恢复时间不能早于中断开始时间",
+    # hotline reports
+    "Reported from": "来电号码",
+    "The caller's recorded description": "来电人的故障说明录音",
     # bursts of reports of one outage
     "Probably one outage": "疑似同一故障",
     "%(count)d reports of this contract arrived within %(minutes)d minutes of each other. Merged, they count as one incident (六.(六)).":

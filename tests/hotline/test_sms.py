@@ -85,3 +85,11 @@ def test_anything_else_gets_the_help_text(client, hotline):
         assert reply(client, "SM" + "e" * 32, XJGAT_PHONE, body) == prompts.SMS_HELP
     assert reply(client, "SM" + "f" * 32, XJGAT_PHONE, "help") == prompts.SMS_HELP
     assert count(Ticket) == 0
+
+
+def test_a_message_without_its_sid_is_refused_in_the_reply(client, hotline):
+    from tests.hotline.conftest import post
+
+    response = post(client, "/hotline/sms", {"From": XJGAT_PHONE, "Body": "报障 XJGAT 无信号"})
+    assert response.status_code == 200 and "MessageSid: missing" in said(response)
+    assert count(Ticket) == 0

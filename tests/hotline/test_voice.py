@@ -218,3 +218,41 @@ def test_restoration_is_texted_to_the_number_that_reported(client, hotline):
     caller.dial()
     caller.key("menu", "2")
     assert prompts.STATUS_WORDS["restored"] in said(caller.key("status", ticket.number))
+
+
+def test_hanging_up_during_the_recording_files_the_report_whatever_arrives_first(client, hotline):
+    caller = Caller(client, "CA" + "o" * 32, XJGAT_PHONE)
+    caller.dial()
+    caller.key("menu", "1")
+    caller.key("kind", "1")
+    caller.hang_up()  # Twilio's status callback may overtake the recording's request
+    caller.post("/hotline/voice/recorded", RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    assert ticket.recording_url.endswith("RE2") and call_row(caller.sid).outcome == "filed"
+
+
+def test_a_request_the_desk_cannot_act_on_is_answered_politely_and_writes_nothing(client, hotline):
+    from tests.hotline.conftest import post
+
+    response = post(client, "/hotline/voice", {"From": XJGAT_PHONE})  # no CallSid
+    assert response.status_code == 200 and said(response) == prompts.CANNOT_HANDLE
+    assert count(HotlineCall) == 0
+    caller = Caller(client, "CA" + "p" * 32, XJGAT_PHONE)
+    caller.dial()
+    caller.key("menu", "1")
+    caller.key("kind", "1")
+    answer = caller.post("/hotline/voice/recorded", RecordingUrl="javascript:alert(1)")
+    assert said(answer) == prompts.CANNOT_HANDLE and count(Ticket) == 0
+    assert call_row(caller.sid).outcome == "in_progress"
+
+
+def test_the_engineer_sees_the_callers_number_and_recording(client, hotline):
+    caller = Caller(client, "CA" + "q" * 32, XJGAT_PHONE)
+    caller.dial()
+    caller.key("menu", "1")
+    caller.key("kind", "1")
+    caller.post("/hotline/voice/recorded", RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE3")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    client.post("/login", data={"username": "duty", "password": "correct-horse-9"})
+    page = client.get(f"/incidents/{ticket.incident_id}").get_data(as_text=True)
+    assert XJGAT_PHONE in page and "Recordings/RE3" in page and "来电人的故障说明录音" in page
