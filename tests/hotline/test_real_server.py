@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from desk.extensions import db
-from desk.models import Ticket
+from desk.models import OutboxMessage, Ticket
 from tests.hotline.conftest import ACCOUNT, HOTLINE_NUMBER, XJGAT_PHONE, sign
 
 
@@ -59,3 +59,25 @@ def test_a_call_over_http_reaches_the_menu(server):
               "CallStatus": "ringing", "Direction": "inbound"}
     status, body = send(url, params, sign(url, params))
     assert status == 200 and '<Gather action="/hotline/voice/menu"' in body and 'language="zh-CN"' in body
+
+
+def test_twilio_delivering_one_message_four_times_at_once_files_one_ticket(server):
+    url = server + "/hotline/sms"
+    params = {"MessageSid": "SM" + "8" * 32, "AccountSid": ACCOUNT, "From": XJGAT_PHONE, "To": HOTLINE_NUMBER,
+              "Body": "报障 XJGAT 全区无信号"}
+    barrier, answers = threading.Barrier(4), []
+
+    def deliver():
+        barrier.wait()
+        answers.append(send(url, params, sign(url, params)))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(answers) == 4 and {status for status, _ in answers} == {200}
+    assert len({body for _, body in answers}) == 1
+    db.session.rollback()
+    assert len(db.session.execute(select(Ticket)).scalars().all()) == 1
+    assert len(db.session.execute(select(OutboxMessage)).scalars().all()) == 1  # the on-duty engineer's
