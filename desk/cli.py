@@ -228,3 +228,16 @@ def register_cli(app: Flask) -> None:
             return
         click.echo(f"audit log altered at entry {broken.entry_id}: {broken.reason}", err=True)
         sys.exit(1)
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--force", is_flag=True, help="overwrite FILE if it exists")
+    def backup_command(file, force):
+        """A consistent copy of the database while the desk runs (SQLite file, or pg_dump custom format)."""
+        from desk.backup import backup_database
+
+        try:
+            result = backup_database(current_app.config["SQLALCHEMY_DATABASE_URI"], file, force=force)
+        except DeskError as exc:
+            fail(exc)
+        click.echo(f"wrote {result.path} ({result.size} bytes, {result.method})")

@@ -1,0 +1,109 @@
+"""Databases of their own for the reliability tests.
+
+Whatever DATABASE_URL the suite runs on, these tests need both engines: the SQLite backup path and
+the PostgreSQL process tests run in both passes of CI. PostgreSQL scratch databases are named from
+DESK_TEST_PG_URL (its database name is the prefix), created afresh and dropped afterwards.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import CONTRACTS, REQUIRE_TOOLS, _migrate
+
+PG_URL = os.environ.get("DESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_reliability")
+
+
+def require_postgres() -> None:
+    """Skip (or, in CI, fail) when no PostgreSQL server answers at DESK_TEST_PG_URL."""
+    url = make_url(PG_URL)
+    try:
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=2):
+            pass
+    except OSError as exc:
+        message = f"PostgreSQL is not reachable at {url.host}:{url.port} (set DESK_TEST_PG_URL): {exc}"
+        if REQUIRE_TOOLS:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _admin_engine():
+    return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def create_pg_database(suffix: str, *, migrate: bool = True) -> str:
+    """A fresh, empty PostgreSQL database named after DESK_TEST_PG_URL plus `suffix` (migrated if asked)."""
+    require_postgres()
+    url = make_url(PG_URL)
+    name = f"{url.database}{suffix}"
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    result = url.set(database=name).render_as_string(hide_password=False)
+    if migrate:
+        _migrate(result)
+    return result
+
+
+def drop_pg_database(database_url: str) -> None:
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template, tmp_path) -> str:
+    """A fresh SQLite database, even in the PostgreSQL pass of the suite."""
+    path = tmp_path / "live.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def pg_url(request):
+    """A fresh PostgreSQL database of this test's own, dropped afterwards."""
+    url = create_pg_database(f"_{request.node.name[:30].lower().replace('[', '_').replace(']', '')}")
+    yield url
+    drop_pg_database(url)
+
+
+def desk_app(database_url: str, **config):
+    from desk import create_app
+
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": False,
+                "SECRET_KEY": "test-secret", "DESK_DEMO": False}
+    settings.update(config)
+    return create_app(settings)
+
+
+def load_seed_contracts() -> None:
+    from desk.audit.services import Actor
+    from desk.contracts.services import load_contracts
+
+    load_contracts([CONTRACTS], Actor.system("test"))
+
+
+def count_rows(*models) -> dict[str, int]:
+    """Rows per table, in the current app context: the before/after proof of all-or-nothing."""
+    from desk.extensions import db
+    from desk.models import (AuditEntry, ClockEvent, Incident, OutboxMessage, Payment, Ticket)
+
+    db.session.rollback()  # a fresh snapshot, not one a previous read left open
+    models = models or (AuditEntry, ClockEvent, Incident, OutboxMessage, Payment, Ticket)
+    return {m.__tablename__: db.session.execute(select(func.count()).select_from(m)).scalar_one() for m in models}
