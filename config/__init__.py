@@ -46,6 +46,8 @@ class Config:
     DESK_DEMO = _bool("DESK_DEMO")
     BABEL_DEFAULT_LOCALE = os.environ.get("DESK_LOCALE", "zh_Hans_CN")
     BABEL_DEFAULT_TIMEZONE = DESK_TIMEZONE
+    # SQLite: how long a writer waits for another one before the request fails with a 503.
+    DESK_SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("DESK_SQLITE_BUSY_TIMEOUT_MS", "30000"))
     MAX_CONTENT_LENGTH = int(os.environ.get("DESK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

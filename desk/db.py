@@ -5,18 +5,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator
 
-from flask import Flask
+from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from desk.extensions import db
+from desk.extensions import db, login_manager
+
+# How long a client (or a proxy) should wait before retrying while the database is away.
+RETRY_AFTER_SECONDS = 30
 
 _depth: ContextVar[int] = ContextVar("desk_tx_depth", default=0)
 _immediate: ContextVar[bool] = ContextVar("desk_tx_immediate", default=False)
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, busy_timeout_ms: int = 30000) -> None:
     """SQLite: WAL, foreign keys, and BEGIN IMMEDIATE for write transactions.
 
     pysqlite's own transaction handling starts transactions lazily and cannot take the write
@@ -31,7 +35,7 @@ def configure_engine(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -110,6 +114,20 @@ def lock_for_chain(session: Session, key: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
+def forget_failed_transaction(exc: OperationalError) -> None:
+    """After the database failed a request: log it and drop the session's broken connection, so the
+    next request checks out a fresh one (the pool reconnects by itself when the database returns)."""
+    current_app.logger.warning("database unavailable: %s", exc.orig if exc.orig is not None else exc)
+    try:
+        db.session.rollback()
+    except OperationalError:
+        pass
+    db.session.remove()
+    # The signed-in user was loaded by that session and is detached now, and loading it again would
+    # query the database: the rest of this request (its error page) sees an anonymous visitor.
+    g._login_user = login_manager.anonymous_user()
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config.get("DESK_SQLITE_BUSY_TIMEOUT_MS", 30000))

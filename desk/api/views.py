@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from desk.api import bp
@@ -10,6 +11,7 @@ from desk.api.openapi import OPENAPI
 from desk.audit.services import Actor
 from desk.auth.services import token_for
 from desk.contracts.services import get_contract
+from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, Forbidden, NotFound, ValidationFailed
 from desk.extensions import csrf, db
 from desk.incidents.services import file_ticket, get_ticket, repair_deadline
@@ -36,6 +38,14 @@ def _desk_error(exc: DeskError):
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     return error(exc.code or 500, exc.description or exc.name)
+
+
+@bp.errorhandler(OperationalError)
+def _database_unavailable(exc: OperationalError):
+    forget_failed_transaction(exc)
+    response = error(503, "the desk's database is unavailable; nothing was saved, retry later")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @bp.before_request

@@ -1,10 +1,11 @@
 """The web desk: server-rendered pages for police units and carrier engineers, one blueprint a surface."""
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, current_app, g, render_template
 from flask_babel import refresh
-from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
+from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.extensions import db, login_manager
 
 # No inline script or style anywhere, so the policy can forbid them (the countdown is static/desk.js).
@@ -37,13 +38,27 @@ def init_web(app: Flask) -> None:
         g.pop("_login_user", None)
         refresh()  # and so is the language chosen
 
+    app.register_error_handler(OperationalError, database_unavailable)
+
     @app.after_request
     def _security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user.is_authenticated and response.mimetype == "text/html":
+        # Only a user the request already loaded: loading one here would query a database that may be away.
+        person = g.get("_login_user")
+        if person is not None and person.is_authenticated and response.mimetype == "text/html":
             # Pages show live figures of one user's scope: never cached, never shared.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def database_unavailable(exc: OperationalError):
+    """The database is down, unreachable or locked: a 503 page, and nothing of the request was written
+    (the service's transaction rolled back). The pool reconnects by itself when the database returns."""
+    forget_failed_transaction(exc)
+    response = current_app.make_response((render_template("unavailable.html"), 503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
