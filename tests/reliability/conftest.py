@@ -107,3 +107,28 @@ def count_rows(*models) -> dict[str, int]:
     db.session.rollback()  # a fresh snapshot, not one a previous read left open
     models = models or (AuditEntry, ClockEvent, Incident, OutboxMessage, Payment, Ticket)
     return {m.__tablename__: db.session.execute(select(func.count()).select_from(m)).scalar_one() for m in models}
+
+
+REPORTER, PASSWORD = "reporter", "correct-horse-9"
+
+
+def seed_desk() -> str:
+    """The seed contracts, a reporter of XJGAT and an API token on its contract; returns the token."""
+    from desk.audit.services import Actor
+    from desk.auth.services import create_api_token, create_user
+
+    load_seed_contracts()
+    system = Actor.system("test")
+    create_user(system, username=REPORTER, password=PASSWORD, role="unit_reporter", display_name="报障员",
+                unit_code="XJGAT", contract_codes=["XJGAT-POOL-2025"])
+    return create_api_token(system, "reliability", ["XJGAT-POOL-2025"])[1]
+
+
+def fault_form(description: str) -> dict:
+    """The web fault form's fields, for the XJGAT unit (the reporter's only choice)."""
+    from desk.extensions import db
+    from desk.models import Unit
+
+    unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    return {"unit": str(unit.id), "kind": "interruption", "description": description, "location": "乌鲁木齐",
+            "affected_cards": "", "started_at": ""}
