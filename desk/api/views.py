@@ -137,7 +137,7 @@ def create_ticket():
     if cards is not None and (not isinstance(cards, int) or isinstance(cards, bool)):
         errors.append("affected_cards: must be a whole number")
     key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
-    if key is not None and (not key or len(key) > 150):
+    if isinstance(key, str) and (not key or len(key) > 150):  # not text: named above
         errors.append("idempotency_key: 1 to 150 characters")
     if errors:
         raise ValidationFailed("the fault report was refused", errors=errors)
