@@ -80,6 +80,9 @@ def openapi():
 
 @bp.get("/contracts/<code>/sla/<month>")
 def sla_report(code: str, month: str):
+    unknown = sorted(set(request.args) - {"as_of"})
+    if unknown:  # a misspelt as_of must not silently give today's report
+        raise ValidationFailed("unknown query parameters", errors=[f"{name}: unknown parameter" for name in unknown])
     contract = get_contract(code)
     _check_scope(contract.id)
     as_of = None
