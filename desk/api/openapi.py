@@ -180,7 +180,8 @@ OPENAPI = {
         "/tickets/{ticket_id}": {
             "get": {
                 "summary": "A ticket with its incident and repair deadline",
-                "parameters": [{"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [{"name": "ticket_id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "format": "int64", "minimum": 1}}],
                 "responses": {
                     "200": {"description": "the ticket",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ticket"}}}},

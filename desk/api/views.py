@@ -21,6 +21,7 @@ from desk.timeparse import parse_instant
 
 csrf.exempt(bp)
 
+MAX_ID = 2**63 - 1
 TICKET_FIELDS = {"unit", "kind", "affected_cards", "description", "location", "started_at", "idempotency_key"}
 
 
@@ -167,7 +168,8 @@ def create_ticket():
 
 @bp.get("/tickets/<int:ticket_id>")
 def read_ticket(ticket_id: int):
-    ticket = get_ticket(ticket_id)
+    # Beyond the database's 64-bit keys no ticket can exist; asking the driver would overflow.
+    ticket = get_ticket(ticket_id) if ticket_id <= MAX_ID else None
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")
     _check_scope(ticket.contract_id)
