@@ -18,7 +18,10 @@ def parse_instant(text: str, tz: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2025-06-03T10:00 or 2025-06-03T02:00:00Z)")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz))
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise ValueError(f"{text!r} is outside the years a time can have")
 
 
 def local(dt: datetime | None, tz: str) -> datetime | None:
