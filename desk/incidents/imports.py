@@ -61,6 +61,9 @@ def _read_csv(data: bytes, columns: tuple[str, ...], required: set[str]) -> list
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationFailed(f"the file is not UTF-8 text (byte {exc.start})")
+    if "\x00" in text:  # no CSV text holds one, and PostgreSQL cannot store it
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationFailed(f"line {line}: a NUL character: the file is not CSV text")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
