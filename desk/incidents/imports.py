@@ -21,6 +21,7 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.incidents.services import after_incident_change, incident_snapshot, maintenance_notice_for
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
+from desk.models.types import MAX_MONEY
 from desk.sla.incidents import CAUSES, KINDS
 from desk.timeparse import parse_instant
 
@@ -242,6 +243,8 @@ def parse_payment_rows(data: bytes, contract: Contract) -> list[tuple[int, datet
             amount = Decimal(text)
             if not amount.is_finite() or amount <= 0:
                 problems.append(f"amount: {row.get('amount')!r} must be a positive amount")
+            elif amount > MAX_MONEY:
+                problems.append(f"amount: {row.get('amount')!r} is more than {MAX_MONEY:,}")
             elif amount != amount.quantize(Decimal("0.01")):
                 problems.append(f"amount: {row.get('amount')!r} has more than two decimals")
         except InvalidOperation:

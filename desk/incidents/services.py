@@ -22,6 +22,7 @@ from desk.models import (
     Attachment, CauseProposal, Comment, Contract, Incident, MaintenanceNotice, Payment, TerminationDecision,
     Ticket, Unit, User, utcnow,
 )
+from desk.models.types import MAX_MONEY
 from desk.models.users import CARRIER_ROLES
 from desk.outbox.services import enqueue, on_duty_engineers
 from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
@@ -625,6 +626,8 @@ def record_payment(actor: Actor, contract: Contract, *, paid_at: datetime, amoun
     errors = []
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         errors.append("amount: a positive sum in yuan")
+    elif amount > MAX_MONEY:
+        errors.append(f"amount: at most {MAX_MONEY:,} yuan")
     elif amount != amount.quantize(Decimal("0.01")):
         errors.append("amount: at most two decimals (fen)")
     if paid_at > now + CLOCK_SKEW:

@@ -29,6 +29,10 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+# The largest sum the desk accepts: far above any contract, well inside a BIGINT of fen.
+MAX_MONEY = Decimal("999999999999.99")
+
+
 class Money(TypeDecorator):
     """CNY as whole fen in a BIGINT: exact on SQLite and PostgreSQL, Decimal in Python."""
 
