@@ -5,12 +5,23 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import ROOT, config_for
 # desk.db is a submodule; importing it rebinds the package attribute `db`, so no global of that name here.
 from desk import extensions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MAX_ROW_ID = 2**31 - 1  # primary keys are INTEGER
+
+
+class RowIdConverter(IntegerConverter):
+    """<int:…> in the desk's URLs: beyond the 32-bit keys no row exists, so such a URL is a 404 like
+    any other missing row (PostgreSQL would refuse the number with an error)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | str | None = None) -> Flask:
@@ -21,6 +32,8 @@ def create_app(config: dict | str | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any route is added: every <int:…> in a URL is a row id.
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(config_for(config if isinstance(config, str) else None))
     if isinstance(config, dict):
         app.config.update(config)

@@ -181,7 +181,7 @@ OPENAPI = {
             "get": {
                 "summary": "A ticket with its incident and repair deadline",
                 "parameters": [{"name": "ticket_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "format": "int64", "minimum": 1}}],
+                                "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2147483647}}],
                 "responses": {
                     "200": {"description": "the ticket",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ticket"}}}},

@@ -21,7 +21,6 @@ from desk.timeparse import parse_instant
 
 csrf.exempt(bp)
 
-MAX_ID = 2**63 - 1
 TICKET_FIELDS = {"unit", "kind", "affected_cards", "description", "location", "started_at", "idempotency_key"}
 
 
@@ -39,6 +38,15 @@ def _desk_error(exc: DeskError):
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     return error(exc.code or 500, exc.description or exc.name)
+
+
+@bp.app_errorhandler(404)
+def _no_route(exc: HTTPException):
+    # A URL under /api/v1 that no route takes (an id out of range fails its converter before the
+    # catch-all can match) answers in JSON like the rest of the API; other 404s are left to the site.
+    if request.path.startswith(bp.url_prefix + "/"):
+        return _http_error(exc)
+    return exc
 
 
 @bp.errorhandler(OperationalError)
@@ -168,8 +176,7 @@ def create_ticket():
 
 @bp.get("/tickets/<int:ticket_id>")
 def read_ticket(ticket_id: int):
-    # Beyond the database's 64-bit keys no ticket can exist; asking the driver would overflow.
-    ticket = get_ticket(ticket_id) if ticket_id <= MAX_ID else None
+    ticket = get_ticket(ticket_id)
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")
     _check_scope(ticket.contract_id)
