@@ -1,12 +1,14 @@
 """The web desk: server-rendered pages for police units and carrier engineers, one blueprint a surface."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import refresh
 from sqlalchemy.exc import OperationalError
 
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
+from desk.errors import DeskError, ValidationFailed
 from desk.extensions import db, login_manager
+from desk.web.helpers import refusal_page
 
 # No inline script or style anywhere, so the policy can forbid them (the countdown is static/desk.js).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -39,6 +41,9 @@ def init_web(app: Flask) -> None:
         refresh()  # and so is the language chosen
 
     app.register_error_handler(OperationalError, database_unavailable)
+    # Blueprints without a page of their own (sign-in, refusals before any view) still show the reason.
+    app.register_error_handler(DeskError, refusal_page)
+    app.before_request(refuse_unreadable_text)
 
     @app.after_request
     def _security_headers(response):
@@ -62,3 +67,39 @@ def database_unavailable(exc: OperationalError):
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# What a field may not hold. U+FFFD is what the form parser puts where bytes were not UTF-8: the text
+# that was meant is lost, so it is refused rather than stored garbled. (JSON that is not UTF-8 never
+# parses, so there a U+FFFD is one the client meant.)
+NUL = {"\x00": "contains a NUL character"}
+GARBLED = {**NUL, "\ufffd": "is not UTF-8 text"}
+
+
+def _unreadable(value, name: str, refused: dict):
+    """(field, problem) for every string in a form value or JSON document that the desk cannot keep."""
+    if isinstance(value, str):
+        for char, problem in refused.items():
+            if char in value:
+                yield f"{name}: {problem}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unreadable(str(key), f"{name}.{key}" if name else "key", refused)
+            yield from _unreadable(item, f"{name}.{key}" if name else str(key), refused)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unreadable(item, f"{name}[{index}]", refused)
+
+
+def refuse_unreadable_text():
+    """No person types a NUL and PostgreSQL cannot store one; form bytes that are not UTF-8 arrive
+    garbled. Any field, file name or JSON string with either is refused before a view reads it."""
+    problems = [p for key, value in request.args.items(multi=True) for p in _unreadable(value, key, GARBLED)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        problems += [p for key, value in request.form.items(multi=True) for p in _unreadable(value, key, GARBLED)]
+        problems += [p for key, upload in request.files.items(multi=True)
+                     for p in _unreadable(upload.filename or "", f"{key} (file name)", GARBLED)]
+    elif request.is_json:
+        problems += list(_unreadable(request.get_json(silent=True), "", NUL))
+    if problems:
+        raise ValidationFailed("the request holds text the desk cannot keep", errors=list(dict.fromkeys(problems)))

@@ -249,6 +249,9 @@ ZH = {
     "Older": "更早",
     "The message will be sent again.": "该短信将重新发送。",
     "no such message": "没有这条短信",
+    "the request holds text the desk cannot keep": "提交的内容含有无法保存的文字",
+    "contains a NUL character": "含有空字符（NUL）",
+    "is not UTF-8 text": "不是 UTF-8 编码的文字",
 }
 
 # Codes shown as words: (English, Chinese).
