@@ -202,3 +202,14 @@ def test_api_fields_take_every_payload(app, world, name):
     response = client.post("/api/v1/tickets", data=b'{"unit": "XJGAT", "kind": "\xff"}', headers=headers,
                            content_type="application/json")
     assert response.status_code in (400, 422) and response.is_json
+
+
+def test_ids_beyond_the_database_keys_are_404(app, world, signin):  # noqa: F811
+    token = create_api_token(Actor.system("test"), "ids", ["XJGAT-POOL-2025"])[1]
+    engineer = signin("engineer")
+    for path in ("/incidents/2147483648", "/tickets/99999999999999999999", "/attachments/2147483648"):
+        assert engineer.get(path).status_code == 404, path
+    assert engineer.post("/incidents/2147483648/acknowledge").status_code == 404
+    response = app.test_client().get("/api/v1/tickets/99999999999999999999",
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404 and response.is_json and response.json["status"] == 404
