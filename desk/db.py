@@ -114,10 +114,10 @@ def lock_for_chain(session: Session, key: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def forget_failed_transaction(exc: OperationalError) -> None:
+def forget_failed_transaction(exc: Exception) -> None:
     """After the database failed a request: log it and drop the session's broken connection, so the
     next request checks out a fresh one (the pool reconnects by itself when the database returns)."""
-    current_app.logger.warning("database unavailable: %s", exc.orig if exc.orig is not None else exc)
+    current_app.logger.warning("database unavailable: %s", getattr(exc, "orig", None) or exc)
     try:
         db.session.rollback()
     except OperationalError:

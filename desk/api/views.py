@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from desk.api import bp
@@ -50,7 +51,8 @@ def _no_route(exc: HTTPException):
 
 
 @bp.errorhandler(OperationalError)
-def _database_unavailable(exc: OperationalError):
+@bp.errorhandler(PoolTimeout)
+def _database_unavailable(exc: OperationalError | PoolTimeout):
     forget_failed_transaction(exc)
     response = error(503, "the desk's database is unavailable; nothing was saved, retry later")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

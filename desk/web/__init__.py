@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import refresh
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, ValidationFailed
@@ -41,6 +42,7 @@ def init_web(app: Flask) -> None:
         refresh()  # and so is the language chosen
 
     app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeout, database_unavailable)  # every connection busy: same answer
     # Blueprints without a page of their own (sign-in, refusals before any view) still show the reason.
     app.register_error_handler(DeskError, refusal_page)
     app.before_request(refuse_unreadable_text)
@@ -59,7 +61,7 @@ def init_web(app: Flask) -> None:
         return response
 
 
-def database_unavailable(exc: OperationalError):
+def database_unavailable(exc: OperationalError | PoolTimeout):
     """The database is down, unreachable or locked: a 503 page, and nothing of the request was written
     (the service's transaction rolled back). The pool reconnects by itself when the database returns."""
     forget_failed_transaction(exc)

@@ -168,3 +168,21 @@ def test_sqlite_volume_gone_even_sign_in_gets_503(sqlite_template, tmp_path):
         (tmp_path / "unmounted").rename(folder)
     assert signed_in.get("/incidents").status_code == 200
     assert anonymous.post("/login", data={"username": REPORTER, "password": PASSWORD}).status_code == 302
+
+
+def test_every_connection_busy_gets_503_not_500(sqlite_url):
+    """The pool is exhausted (every connection held by slow requests): the same 503 as a database away."""
+    app = desk_app(sqlite_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2})
+    with app.app_context():
+        token = seed_desk()
+        db.session.remove()
+        held = db.engine.connect()  # the only connection, held as a stuck request would
+        try:
+            page = app.test_client().post("/login", data={"username": REPORTER, "password": PASSWORD})
+            api = app.test_client().get("/api/v1/tickets/1", headers={"Authorization": f"Bearer {token}"})
+        finally:
+            held.close()
+        assert page.status_code == 503 and UNAVAILABLE in page.get_data(as_text=True)
+        assert api.status_code == 503 and api.is_json
+        assert app.test_client().post("/login", data={"username": REPORTER, "password": PASSWORD}).status_code == 302
+        db.engine.dispose()
