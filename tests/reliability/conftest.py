@@ -7,15 +7,21 @@ DESK_TEST_PG_URL (its database name is the prefix), created afresh and dropped a
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import CONTRACTS, REQUIRE_TOOLS, _migrate
+from tests.conftest import CONTRACTS, REQUIRE_TOOLS, ROOT, _migrate
 
 PG_URL = os.environ.get("DESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_reliability")
 
@@ -132,3 +138,77 @@ def fault_form(description: str) -> dict:
     unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
     return {"unit": str(unit.id), "kind": "interruption", "description": description, "location": "乌鲁木齐",
             "affected_cards": "", "started_at": ""}
+
+
+def gunicorn_path() -> str:
+    """The gunicorn beside this Python (the project's virtualenv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "gunicorn"
+    if beside.is_file():
+        return str(beside)
+    from tests.conftest import require_tool
+
+    return require_tool("gunicorn")
+
+
+class Gunicorn:
+    """`gunicorn wsgi:app` with two sync workers on 127.0.0.1 and a port the kernel picks."""
+
+    def __init__(self, database_url: str, log: Path, workers: int = 2):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "FLASK_"))}
+        env.update(DATABASE_URL=database_url, SECRET_KEY="reliability-secret", DESK_ENV="production",
+                   DESK_SECURE_COOKIES="0", DESK_DEMO="0")
+        self.log = log
+        self.process = subprocess.Popen(
+            [gunicorn_path(), "--workers", str(workers), "--bind", "127.0.0.1:0", "--graceful-timeout", "30",
+             "--timeout", "60", "--log-level", "info", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        self.base = self._wait_listening()
+
+    def _wait_listening(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", self.log.read_text(errors="replace"))
+            if found:
+                base = found.group(1)
+                while time.monotonic() < deadline:  # workers booted and the app answers
+                    try:
+                        if requests.get(base + "/login", timeout=5).status_code == 200:
+                            return base
+                    except requests.RequestException:
+                        pass
+                    time.sleep(0.2)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start: {self.log.read_text(errors='replace')[-2000:]}")
+
+    def terminate(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 40) -> int:
+        if self.process.poll() is None:
+            self.terminate()
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(10)
+
+
+def run_loadgen(base: str, out: Path, *, jobs: str, concurrency: int, deadline: float, tag: str,
+                token: str, unit_id: int) -> subprocess.Popen:
+    """The load driver in a process of its own (tests/reliability/loadgen.py)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.loadgen", "--base", base, "--jobs", jobs,
+         "--concurrency", str(concurrency), "--deadline", str(deadline), "--tag", tag, "--out", str(out),
+         "--user", REPORTER, "--password", PASSWORD, "--unit-id", str(unit_id), "--token", token],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_ready(loadgen: subprocess.Popen) -> None:
+    """Until the load driver says every client is signed in and the requests begin."""
+    for line in loadgen.stdout:
+        if line.strip() == "ready":
+            return
+    raise RuntimeError(f"the load driver ended before it was ready (exit code {loadgen.wait()})")
