@@ -150,27 +150,37 @@ def _matches(expected, response) -> bool:
     return response.status_code == expected
 
 
-def test_access_table(app, world, signin):
+def route_values(world) -> dict:
+    """A value for every URL parameter of the rules, from the world (and a token and a message)."""
     token = create_api_token(Actor.system("test"), "probe", ["XJGAT-POOL-2025"])[0]
     with transaction():
         message = enqueue("+8613800000000", "probe", "access-probe")
-    values = {
+    return {
         "incident_id": world.incident.id, "ticket_id": world.ticket_id, "attachment_id": world.attachment_id,
         "code": "XJGAT-POOL-2025", "month": "2025-06", "user_id": world.users["reporter"].id,
         "token_id": token.id, "filename": "desk.css", "unknown": "nothing-here",
         "fmt": "csv", "message_id": message.id,
     }
+
+
+def fill(rule: str, values: dict) -> str:
+    path = rule
+    for name, value in values.items():
+        for converter in ("", "int:", "path:"):
+            path = path.replace(f"<{converter}{name}>", str(value))
+    assert "<" not in path, f"no value for a parameter of {rule}"
+    return path
+
+
+def test_access_table(app, world, signin):
+    values = route_values(world)
     clients = {ANON: app.test_client()}
     clients.update({name: signin(name) for name in COLUMNS[1:]})
     failures = []
     for method, rule in rules_of(app):
         if (method, rule) not in ACCESS:
             continue
-        path = rule
-        for name, value in values.items():
-            for converter in ("", "int:", "path:"):
-                path = path.replace(f"<{converter}{name}>", str(value))
-        assert "<" not in path, f"no value for a parameter of {rule}"
+        path = fill(rule, values)
         for column in COLUMNS:
             response = clients[column].open(path, method=method, data={})
             expected = ACCESS[(method, rule)][column]
