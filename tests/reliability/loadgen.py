@@ -45,19 +45,19 @@ class FormKind:
     def __init__(self, args):
         self.base, self.user, self.password, self.unit = args.base, args.user, args.password, args.unit_id
 
-    def _token(self, session, path: str) -> str:
+    def csrf_token(self, session, path: str) -> str:
         page = session.get(self.base + path, timeout=TIMEOUT)
         page.raise_for_status()
         return CSRF.search(page.text).group(1)
 
     def prepare(self, session) -> None:
         response = session.post(self.base + "/login", allow_redirects=False, timeout=TIMEOUT, data={
-            "csrf_token": self._token(session, "/login"), "username": self.user, "password": self.password})
+            "csrf_token": self.csrf_token(session, "/login"), "username": self.user, "password": self.password})
         if response.status_code != 302:
             raise RuntimeError(f"sign-in failed: {response.status_code}")
 
     def send(self, session, n: int, key: str) -> int:
-        token = self._token(session, "/tickets/new")
+        token = self.csrf_token(session, "/tickets/new")
         response = session.post(self.base + "/tickets/new", allow_redirects=False, timeout=TIMEOUT, data={
             "csrf_token": token, "unit": self.unit, "kind": "interruption", "description": key,
             "location": "负载测试", "affected_cards": "", "started_at": ""})

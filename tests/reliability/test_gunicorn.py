@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from argparse import Namespace
 from pathlib import Path
 
 import requests
@@ -16,7 +17,10 @@ from sqlalchemy import func, select
 
 from desk.extensions import db
 from desk.models import Ticket
-from tests.reliability.conftest import Gunicorn, desk_app, fault_form, run_loadgen, seed_desk, wait_ready
+from tests.reliability.conftest import (PASSWORD, REPORTER, Gunicorn, desk_app, fault_form, run_loadgen, seed_desk,
+                                        wait_ready)
+from tests.reliability.loadgen import ApiKind, FormKind
+from tests.reliability.test_database_away import postgres_gone
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -116,3 +120,30 @@ def test_sigterm_under_load_loses_no_ticket(pg_url, tmp_path):
     assert all(tickets.get(o["key"]) == 1 for o in outcomes if o["kind"] == "api"), "an API report is lost"
     assert all(count == 1 for count in tickets.values()), "a retried API report is doubled"
     print(f"sigterm: {len(answered)} answered ({len(in_flight)} in flight at SIGTERM), {len(unanswered)} unanswered")
+
+
+def test_database_away_under_gunicorn_and_back_without_restart(pg_url, tmp_path):
+    """The same server processes answer 503 while PostgreSQL refuses them, and file again once it is back."""
+    token, unit_id = _seed(pg_url)
+    server = Gunicorn(pg_url, tmp_path / "gunicorn.log")
+    try:
+        form = FormKind(Namespace(base=server.base, user=REPORTER, password=PASSWORD, unit_id=unit_id))
+        api = ApiKind(Namespace(base=server.base, token=token, tag="away"))
+        browser, client = requests.Session(), requests.Session()
+        form.prepare(browser)
+        api.prepare(client)
+        assert form.send(browser, 0, "away form before") == 303
+        csrf_token = form.csrf_token(browser, "/tickets/new")  # the page was open before the outage
+        with postgres_gone(pg_url):
+            for n in range(4):  # enough to reach both workers, whatever connections they had pooled
+                refused = browser.post(server.base + "/tickets/new", allow_redirects=False, timeout=30, data={
+                    "csrf_token": csrf_token, "unit": unit_id, "kind": "interruption",
+                    "description": f"away form during {n}"})
+                assert refused.status_code == 503 and "暂时无法服务" in refused.text
+                assert api.send(client, n, f"away api during {n}") == 503
+        assert form.send(browser, 1, "away form after") == 303
+        assert api.send(client, 1, "away api after") == 201
+    finally:
+        assert server.stop() == 0
+    assert _tickets_by_description(pg_url, "away") == {"away form before": 1, "away form after": 1,
+                                                       "away api after": 1}
