@@ -78,7 +78,7 @@ def test_storm_of_forms_and_api_reports(pg_url, tmp_path):
 def test_sigterm_under_load_loses_no_ticket(pg_url, tmp_path):
     token, unit_id = _seed(pg_url)
     server = Gunicorn(pg_url, tmp_path / "gunicorn.log")
-    loadgen = run_loadgen(server.base, tmp_path / "sigterm.json", jobs="form=600,api=600", concurrency=20,
+    loadgen = run_loadgen(server.base, tmp_path / "sigterm.json", jobs="form=300,api=300", concurrency=20,
                           deadline=60, tag="sigterm", token=token, unit_id=unit_id)
     try:
         wait_ready(loadgen)
