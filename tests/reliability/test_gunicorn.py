@@ -59,8 +59,8 @@ def test_storm_of_forms_and_api_reports(pg_url, tmp_path):
     server = Gunicorn(pg_url, tmp_path / "gunicorn.log")
     try:
         loadgen = run_loadgen(server.base, tmp_path / "storm.json", jobs="form=1000,api=1000", concurrency=50,
-                              deadline=150, tag="storm", token=token, unit_id=unit_id)
-        result = _finish(loadgen, timeout=200)
+                              deadline=170, tag="storm", token=token, unit_id=unit_id)
+        result = _finish(loadgen, timeout=240)
     finally:
         assert server.stop() == 0
     outcomes = json.loads((tmp_path / "storm.json").read_text())["outcomes"]
