@@ -116,6 +116,8 @@ def count_rows(*models) -> dict[str, int]:
 
 
 REPORTER, PASSWORD = "reporter", "correct-horse-9"
+TWILIO_TOKEN = "reliability-twilio-token"  # the gunicorn desk's TWILIO_AUTH_TOKEN, which signs webhooks
+HOTLINE_PHONE = "+8613900000001"  # registered for XJGAT: its SMS reports are accepted
 
 
 def seed_desk() -> str:
@@ -124,6 +126,12 @@ def seed_desk() -> str:
     from desk.auth.services import create_api_token, create_user
 
     load_seed_contracts()
+    from desk.extensions import db
+    from desk.models import Unit, UnitPhone
+
+    xjgat = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    db.session.add(UnitPhone(unit_id=xjgat.id, phone=HOTLINE_PHONE))  # the hotline's registered caller
+    db.session.commit()
     system = Actor.system("test")
     create_user(system, username=REPORTER, password=PASSWORD, role="unit_reporter", display_name="报障员",
                 unit_code="XJGAT", contract_codes=["XJGAT-POOL-2025"])
@@ -156,7 +164,7 @@ class Gunicorn:
     def __init__(self, database_url: str, log: Path, workers: int = 2):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "FLASK_"))}
         env.update(DATABASE_URL=database_url, SECRET_KEY="reliability-secret", DESK_ENV="production",
-                   DESK_SECURE_COOKIES="0", DESK_DEMO="0")
+                   DESK_SECURE_COOKIES="0", DESK_DEMO="0", TWILIO_AUTH_TOKEN=TWILIO_TOKEN)
         self.log = log
         self.process = subprocess.Popen(
             [gunicorn_path(), "--workers", str(workers), "--bind", "127.0.0.1:0", "--graceful-timeout", "30",
@@ -202,7 +210,8 @@ def run_loadgen(base: str, out: Path, *, jobs: str, concurrency: int, deadline: 
     return subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.loadgen", "--base", base, "--jobs", jobs,
          "--concurrency", str(concurrency), "--deadline", str(deadline), "--tag", tag, "--out", str(out),
-         "--user", REPORTER, "--password", PASSWORD, "--unit-id", str(unit_id), "--token", token],
+         "--user", REPORTER, "--password", PASSWORD, "--unit-id", str(unit_id), "--token", token,
+         "--twilio-token", TWILIO_TOKEN, "--hotline-phone", HOTLINE_PHONE],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
