@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from desk.sla.terms import ContractTerms
 
@@ -12,6 +13,11 @@ CAUSES = ("carrier", "customer", "third_party", "force_majeure", "planned_mainte
 EXEMPT = ("customer", "force_majeure", "planned_maintenance")
 # Interruptions with these effective causes are the carrier's: strikes (R2) and waivers (R4, R5).
 CARRIER_LIKE = ("carrier", "undetermined")
+
+
+# The order strikes are counted in (R2): by report time, then by id. A C-level key: reports sort
+# every incident of the service period with it.
+REPORT_ORDER = attrgetter("reported_at", "id")
 
 
 def require_aware(value: datetime | None, name: str) -> None:

@@ -1,7 +1,7 @@
 """R1, the repair deadline (四.(三) 乙方应4小时内排除故障)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from desk.sla.incidents import IncidentFacts, is_exempt
 from desk.sla.terms import ContractTerms
@@ -12,7 +12,7 @@ def repair_deadline_at(terms: ContractTerms, incident: IncidentFacts,
     """reported_at + N hours, for every non-exempt incident of either kind; None where R1 does not apply."""
     if terms.repair_deadline is None or is_exempt(terms, incident, as_of):
         return None
-    return incident.reported_at + timedelta(hours=float(terms.repair_deadline.hours))
+    return incident.reported_at + terms.repair_deadline.span
 
 
 def repair_deadline_met(terms: ContractTerms, incident: IncidentFacts, as_of: datetime) -> bool | None:

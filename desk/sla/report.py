@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable
 
-from desk.sla.incidents import IncidentFacts, PaymentFacts, require_aware
+from desk.sla.incidents import REPORT_ORDER, IncidentFacts, PaymentFacts, require_aware
 from desk.sla.repair_deadline import repair_deadline_met, repair_seconds
 from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
 from desk.sla.terms import ContractTerms
@@ -18,8 +18,7 @@ ZERO = Decimal("0.00")
 def counted_incidents(terms: ContractTerms, incidents: Iterable[IncidentFacts], as_of: datetime) -> list[IncidentFacts]:
     """Incidents known at as_of whose report falls inside the service period (spec §2)."""
     lo, hi = service_bounds(terms.service_start, terms.service_end, terms.tz)
-    return sorted((i for i in incidents if i.reported_at <= as_of and lo <= i.reported_at < hi),
-                  key=lambda i: (i.reported_at, i.id))
+    return sorted((i for i in incidents if i.reported_at <= as_of and lo <= i.reported_at < hi), key=REPORT_ORDER)
 
 
 def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payments: Iterable[PaymentFacts],

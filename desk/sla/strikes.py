@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable
 
-from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, PaymentFacts, effective_cause
+from desk.sla.incidents import CARRIER_LIKE, REPORT_ORDER, IncidentFacts, PaymentFacts, effective_cause
 from desk.sla.repair_deadline import repair_deadline_met
 from desk.sla.terms import ContractTerms
 from desk.sla.timeutil import money
@@ -33,7 +33,7 @@ def strike_numbers(terms: ContractTerms, incidents: Iterable[IncidentFacts], as_
     if not terms.has_strikes:
         return {}
     numbers: dict[int, int] = {}
-    for incident in sorted(incidents, key=lambda i: (i.reported_at, i.id)):
+    for incident in sorted(incidents, key=REPORT_ORDER):
         if is_strike(terms, incident, as_of):
             numbers[incident.id] = len(numbers) + 1
     return numbers

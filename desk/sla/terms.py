@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import cached_property
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,11 @@ class TermsError(ValueError):
 @dataclass(frozen=True)
 class RepairDeadline:  # 四.(三)
     hours: Decimal
+
+    @cached_property
+    def span(self) -> timedelta:
+        """The deadline as a duration, made once: reports ask for it for every incident."""
+        return timedelta(hours=float(self.hours))
 
 
 @dataclass(frozen=True)

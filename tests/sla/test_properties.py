@@ -63,3 +63,23 @@ def test_past_report_unchanged_by_later_incidents(incidents, extra, as_of):
                               "restored_at": None}) for n, i in enumerate(extra)]
     for terms in (QM, XJ):
         assert build_report(terms, incidents, [], 2025, 6, as_of) == build_report(terms, incidents + later, [], 2025, 6, as_of)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3000, 50000), st.integers(0, 4000), st.integers(1, 60)), max_size=30),
+       st.sets(st.integers(0, 29), min_size=1))
+def test_most_cards_per_day_is_the_largest_overlapping_outage(spans, day_numbers):
+    """The one-pass day maximum agrees with its definition, zero-length outages and midnights included."""
+    from desk.sla.timeutil import local_midnight
+    from desk.sla.waivers import Outage, _most_cards_per_day
+
+    tz = QM.tz
+    outages = [Outage(BASE + timedelta(minutes=s), BASE + timedelta(minutes=s + n), c) for s, n, c in spans]
+    days = {BASE.astimezone(tz).date() + timedelta(days=d) for d in day_numbers}
+    expected = {}
+    for day in days:
+        d0, d1 = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        overlapping = [o.cards for o in outages if o.start < d1 and o.end > d0]
+        if overlapping:
+            expected[day] = max(overlapping)
+    assert _most_cards_per_day(outages, days, tz) == expected
