@@ -62,12 +62,15 @@ def _work(request: dict) -> dict:
             "rss_mb": memory_mb(os.getpid())["VmHWM"]}
 
 
-def explain(engine) -> str:
-    """The plan of the tick's query (due_event_ids) as the database runs it."""
+def explain(engine, due_ids: list[int]) -> str:
+    """The plan of the tick's query (due_event_ids) as the database runs it, with the due events pending."""
     from sqlalchemy import text
+    from sqlalchemy.orm import Session
 
     from bench.dataset import NOW
 
+    with Session(engine) as session:
+        reset_due(session, due_ids)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             rows = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + QUERY), {"now": NOW}).scalars()

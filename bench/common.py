@@ -72,6 +72,8 @@ def format_table(rows: list[Row]) -> str:
 
 
 def _num(value: float) -> str:
+    if float(value).is_integer() and abs(value) < 100:
+        return f"{value:.0f}"
     if value >= 100:
         return f"{value:,.0f}"
     if value >= 10:
