@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.common import (
     PYTHON, ROOT, BenchError, child_env, listening_socket, median, memory_mb, percentile,
 )
-from bench.seed import PASSWORD, unit_code, unit_phone
+from bench.seed import PASSWORD, reporter_name, unit_code, unit_phone
 
 WORKERS = 2
 HOTLINE_PATH = "/hotline/sms"
@@ -46,7 +46,10 @@ class Client:
 
 @dataclass
 class Target:
+    """Where a run's reports go: every channel files for the unit of the run's contract."""
+
     base: str
+    unit: int = 1
     api_token: str = ""
     auth_token: str = ""
     channels: tuple[str, ...] = ("web", "api")
@@ -61,7 +64,7 @@ def _web(client: Client, target: Target, marker: str):
 
 def _api(client: Client, target: Target, marker: str):
     return client.http.post(f"{target.base}/api/v1/tickets", json={
-        "unit": unit_code(1), "kind": "interruption", "description": marker, "affected_cards": 3,
+        "unit": unit_code(target.unit), "kind": "interruption", "description": marker, "affected_cards": 3,
     }, headers={"Authorization": f"Bearer {target.api_token}", "Idempotency-Key": marker}), 201
 
 
@@ -69,7 +72,7 @@ def _hotline(client: Client, target: Target, marker: str):
     from twilio.request_validator import RequestValidator
 
     url = f"{target.base}{HOTLINE_PATH}"
-    params = {"From": unit_phone(2), "To": HOTLINE_TO, "Body": f"报障 {unit_code(2)} {marker}",
+    params = {"From": unit_phone(target.unit), "To": HOTLINE_TO, "Body": f"报障 {unit_code(target.unit)} {marker}",
               "MessageSid": "SM" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}
     signature = RequestValidator(target.auth_token).compute_signature(url, params)
     return client.http.post(url, data=params, headers={"X-Twilio-Signature": signature}), 200
@@ -88,13 +91,13 @@ def desk_channels(app) -> tuple[str, ...]:
     return ("web", "api", "hotline") if HOTLINE_PATH in rules else ("web", "api")
 
 
-async def _sign_in(client: Client, base: str) -> None:
+async def _sign_in(client: Client, base: str, unit: int) -> None:
     async with client.http.get(f"{base}/login") as page:
         token = CSRF.search(await page.text())
     if token is None:
         raise BenchError("the sign-in page carries no CSRF token")
     async with client.http.post(f"{base}/login", allow_redirects=False, data={
-            "csrf_token": token.group(1), "username": "bench.reporter", "password": PASSWORD}) as answer:
+            "csrf_token": token.group(1), "username": reporter_name(unit), "password": PASSWORD}) as answer:
         if answer.status != 303 and answer.status != 302:
             raise BenchError(f"sign-in failed with HTTP {answer.status}")
     async with client.http.get(f"{base}/tickets/new") as page:
@@ -233,6 +236,7 @@ class IntakeResult:
     throughput: list[float]
     p99_ms: list[float]
     server_p99_ms: list[float]
+    growth: list[float]  # a filing's time in the worker: median of the last fifth over the first fifth
     floor_throughput: list[float]
     floor_p99_ms: list[float]
     worker_rss_mb: float
@@ -277,7 +281,7 @@ def run_intake(url: str, *, reports: int, clients: int, runs: int, log=print) ->
 
     app = desk_app(url)
     with app.app_context():
-        people = seed_intake()
+        people = seed_intake(max(runs, 2))
         channels = desk_channels(app)
         from desk.extensions import db
 
@@ -290,53 +294,65 @@ def run_intake(url: str, *, reports: int, clients: int, runs: int, log=print) ->
     desk_env = {"DATABASE_URL": url, "DESK_ENV": "production", "DESK_SECURE_COOKIES": "0",
                 "SECRET_KEY": secrets.token_hex(32), "DESK_DEMO": "0", "TWILIO_AUTH_TOKEN": auth_token}
     session_tag = "bench-" + secrets.token_hex(4)
-    result = IntakeResult(channels, [], [], [], [], [], 0, 0, 0, [])
+    result = IntakeResult(channels, [], [], [], [], [], [], 0, 0, 0, [])
+
+    def new_clients(cookies: bool) -> list[Client]:
+        return [Client(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1, force_close=True),
+                                             cookie_jar=aiohttp.CookieJar(unsafe=True) if cookies else None))
+                for _ in range(clients)]
+
+    async def desk_run(desk: Gunicorn, run: int, tag: str) -> None:
+        # Each storm falls on a contract of its own: runs start alike, as the storm's own
+        # open incidents are what a filing's cost grows with (see docs/performance.md).
+        unit = run + 1
+        callers = new_clients(cookies=True)
+        try:
+            for client in callers:
+                await _sign_in(client, desk.base, unit)
+            desk.clear_log()
+            storm = await _storm(callers, Target(desk.base, unit, people.api_token, auth_token, channels),
+                                 channels, tag, reports)
+        finally:
+            for client in callers:
+                await client.http.close()
+        result.errors.extend(f"desk: {e}" for e in storm.errors[:5])
+        if len(storm.errors) > 5:
+            result.errors.append(f"desk: … {len(storm.errors)} errors in run {run + 1}")
+        result.throughput.append(reports / storm.seconds)
+        result.p99_ms.append(percentile(storm.latencies, 99) * 1000)
+        inside = desk.server_seconds()
+        result.server_p99_ms.append(percentile(inside, 99) * 1000)
+        fifth = max(1, len(inside) // 5)
+        result.growth.append(median(inside[-fifth:]) / median(inside[:fifth]))
+        result.errors += _check_exactly_once(
+            _count(url, "SELECT description FROM ticket WHERE description LIKE :pattern", tag), tag, reports, "desk")
+
+    async def floor_run(floor: Gunicorn, callers: list[Client], tag: str) -> None:
+        storm = await _storm(callers, Target(floor.base, channels=("floor",)), ("floor",), tag, reports)
+        result.errors.extend(f"floor: {e}" for e in storm.errors[:5])
+        result.floor_throughput.append(reports / storm.seconds)
+        result.floor_p99_ms.append(percentile(storm.latencies, 99) * 1000)
+        result.errors += _check_exactly_once(
+            _count(url, "SELECT body FROM bench_floor_report WHERE body LIKE :pattern", tag), tag, reports, "floor")
 
     async def session() -> None:
         with Gunicorn("wsgi:app", desk_env, "desk") as desk, \
                 Gunicorn("bench.floor:create_app()", {"DATABASE_URL": url}, "floor") as floor:
-            connector = dict(limit=1, force_close=True)
-            desk_clients = [Client(aiohttp.ClientSession(connector=aiohttp.TCPConnector(**connector),
-                                                         cookie_jar=aiohttp.CookieJar(unsafe=True)))
-                            for _ in range(clients)]
-            floor_clients = [Client(aiohttp.ClientSession(connector=aiohttp.TCPConnector(**connector)))
-                             for _ in range(clients)]
+            floor_callers = new_clients(cookies=False)
             try:
-                for client in desk_clients:
-                    await _sign_in(client, desk.base)
-                desk_target = Target(desk.base, people.api_token, auth_token, channels)
-                floor_target = Target(floor.base, channels=("floor",))
                 for run in range(runs):
                     tag = f"{session_tag}-r{run}"
-                    floor.clear_log()
-                    storm = await _storm(floor_clients, floor_target, ("floor",), tag, reports)
-                    result.errors += [f"floor: {e}" for e in storm.errors[:5]]
-                    result.floor_throughput.append(reports / storm.seconds)
-                    result.floor_p99_ms.append(percentile(storm.latencies, 99) * 1000)
-                    result.errors += _check_exactly_once(
-                        _count(url, "SELECT body FROM bench_floor_report WHERE body LIKE :pattern", tag),
-                        tag, reports, "floor")
-
-                    desk.clear_log()
-                    storm = await _storm(desk_clients, desk_target, channels, tag, reports)
-                    result.errors += [f"desk: {e}" for e in storm.errors[:5]]
-                    if len(storm.errors) > 5:
-                        result.errors.append(f"desk: … {len(storm.errors)} errors in run {run + 1}")
-                    result.throughput.append(reports / storm.seconds)
-                    result.p99_ms.append(percentile(storm.latencies, 99) * 1000)
-                    result.server_p99_ms.append(percentile(desk.server_seconds(), 99) * 1000)
-                    result.errors += _check_exactly_once(
-                        _count(url, "SELECT description FROM ticket WHERE description LIKE :pattern", tag),
-                        tag, reports, "desk")
+                    await floor_run(floor, floor_callers, tag)
+                    await desk_run(desk, run, tag)
                     log(f"  run {run + 1}/{runs}: desk {result.throughput[-1]:.0f}/s "
                         f"p99 {result.p99_ms[-1]:.0f} ms, floor {result.floor_throughput[-1]:.0f}/s")
-                memory = desk.worker_memory()
-                result.worker_rss_mb = max(m["VmRSS"] for m in memory)
-                result.worker_hwm_mb = max(m["VmHWM"] for m in memory)
-                result.floor_worker_rss_mb = max(m["VmRSS"] for m in floor.worker_memory())
             finally:
-                for client in desk_clients + floor_clients:
+                for client in floor_callers:
                     await client.http.close()
+            memory = desk.worker_memory()
+            result.worker_rss_mb = max(m["VmRSS"] for m in memory)
+            result.worker_hwm_mb = max(m["VmHWM"] for m in memory)
+            result.floor_worker_rss_mb = max(m["VmRSS"] for m in floor.worker_memory())
             if desk.errors().strip():
                 result.errors.append("desk gunicorn error log: " + desk.errors()[-1500:])
 
@@ -347,6 +363,7 @@ def run_intake(url: str, *, reports: int, clients: int, runs: int, log=print) ->
 def summary(result: IntakeResult) -> dict[str, float]:
     return {
         "throughput": median(result.throughput), "p99_ms": median(result.p99_ms),
-        "server_p99_ms": median(result.server_p99_ms), "floor_throughput": median(result.floor_throughput),
+        "server_p99_ms": median(result.server_p99_ms), "growth": median(result.growth),
+        "floor_throughput": median(result.floor_throughput),
         "floor_p99_ms": median(result.floor_p99_ms),
     }

@@ -81,22 +81,25 @@ def load_bench_contracts(count: int) -> list:
 
 @dataclass(frozen=True)
 class IntakePeople:
-    reporter: str
     api_token: str
 
 
-def seed_intake(contracts: int = 2) -> IntakePeople:
-    """B1's world: contracts, a unit reporter, an on-duty engineer (each filing queues an SMS to
-    them, as in production) and an API token."""
+def reporter_name(n: int) -> str:
+    return f"bench.reporter.{n}"
+
+
+def seed_intake(contracts: int) -> IntakePeople:
+    """B1's world: a contract per storm, each with a unit reporter; an on-duty engineer of them all
+    (each filing queues them an SMS, as in production) and an API token for them all."""
     from desk.audit.services import Actor
     from desk.auth.services import create_api_token, create_user
 
     actor = Actor.system("bench")
     loaded = load_bench_contracts(contracts)
     codes = [c.code for c in loaded]
-    create_user(actor, username="bench.reporter", password=PASSWORD, role="unit_reporter",
-                unit_code=unit_code(1))
+    for n in range(1, contracts + 1):
+        create_user(actor, username=reporter_name(n), password=PASSWORD, role="unit_reporter", unit_code=unit_code(n))
     create_user(actor, username="bench.engineer", password=PASSWORD, role="carrier_engineer",
                 contract_codes=codes, phone="+8613800000001", on_duty=True)
     _, token = create_api_token(actor, "bench", codes)
-    return IntakePeople(reporter="bench.reporter", api_token=token)
+    return IntakePeople(api_token=token)
