@@ -9,7 +9,7 @@ from desk.sla.incidents import REPORT_ORDER, IncidentFacts, PaymentFacts, requir
 from desk.sla.repair_deadline import repair_deadline_met, repair_seconds
 from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
 from desk.sla.terms import ContractTerms
-from desk.sla.timeutil import hours, iso, month_bounds, service_bounds
+from desk.sla.timeutil import hours, iso, month_bounds
 from desk.sla.waivers import day_waivers, month_outage_seconds, period_waiver, qualifying_outages
 
 ZERO = Decimal("0.00")
@@ -17,7 +17,7 @@ ZERO = Decimal("0.00")
 
 def counted_incidents(terms: ContractTerms, incidents: Iterable[IncidentFacts], as_of: datetime) -> list[IncidentFacts]:
     """Incidents known at as_of whose report falls inside the service period (spec §2)."""
-    lo, hi = service_bounds(terms.service_start, terms.service_end, terms.tz)
+    lo, hi = terms.service_period
     return sorted((i for i in incidents if i.reported_at <= as_of and lo <= i.reported_at < hi), key=REPORT_ORDER)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
@@ -84,9 +84,17 @@ class ContractTerms:
     outage_period_waiver: OutagePeriodWaiver | None = None
     planned_maintenance: PlannedMaintenance | None = None
 
-    @property
+    @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def service_period(self) -> tuple[datetime, datetime]:
+        """[first instant, instant after the last day) of the service period, made once: the clock
+        and the reports test every incident of the contract against it."""
+        from desk.sla.timeutil import service_bounds
+
+        return service_bounds(self.service_start, self.service_end, self.tz)
 
     @property
     def has_strikes(self) -> bool:

@@ -16,7 +16,7 @@ from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause
 from desk.sla.intervals import union
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.terms import ContractTerms
-from desk.sla.timeutil import month_bounds, service_bounds
+from desk.sla.timeutil import month_bounds
 
 # An open interruption's end: later than any instant the desk will ever compare it with.
 ONGOING = datetime(9999, 1, 1, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ class Crossing:
 
 
 def in_service_period(terms: ContractTerms, incident: IncidentFacts) -> bool:
-    lo, hi = service_bounds(terms.service_start, terms.service_end, terms.tz)
+    lo, hi = terms.service_period
     return lo <= incident.reported_at < hi
 
 
