@@ -9,7 +9,7 @@ The data is what the desk itself would hold (every value passes the tables' chec
   holds a history as large as the incident table;
 - open incidents, reported in the three hours before NOW during an outage storm, each with its
   three pending events (warnings 60 and 15 minutes before the 4-hour deadline, and the breach),
-  none of them due at NOW;
+  none of them due at NOW, and, for an interruption, its strike (R2) recorded by an earlier tick;
 - DUE incidents, reported 3 h to 3 h 45 min before NOW: exactly their 60-minute warning is due;
 - the report month: REPORT_MONTH of contract 1 holds `report_incidents` incidents (B3).
 """
@@ -111,6 +111,9 @@ class Loader:
                     self.due_event_ids.append(event[0])
             events.append(self._event(iid, contract_id, "breach", deadline, {"deadline": deadline.isoformat()},
                                       "pending", None))
+            if incidents[-1][7] == "interruption":  # R2: not yet attributed, a strike from its report
+                events.append(self._event(iid, contract_id, "strike", reported, {"cause": "undetermined"},
+                                          "recorded", reported))
         self._write("incident", INCIDENT_COLUMNS, incidents)
         self._write("ticket", TICKET_COLUMNS, tickets)
         self._write("clock_event", EVENT_COLUMNS, events)
@@ -127,9 +130,13 @@ class Loader:
     def _event(self, incident_id: int, contract_id: int, which: str, due_at: datetime, payload: dict,
                status: str, recorded_at: datetime | None) -> tuple:
         self.next_event += 1
-        kind = "repair_deadline_breach" if which == "breach" else "repair_deadline_warning"
-        return (self.next_event - 1, f"incident:{incident_id}:repair_deadline:{which}", contract_id, incident_id,
-                kind, due_at, status, recorded_at, payload, due_at)
+        if which == "strike":
+            key, kind = f"incident:{incident_id}:strike", "strike"
+        else:
+            key = f"incident:{incident_id}:repair_deadline:{which}"
+            kind = "repair_deadline_breach" if which == "breach" else "repair_deadline_warning"
+        return (self.next_event - 1, key, contract_id, incident_id, kind, due_at, status, recorded_at,
+                {**payload, "notify": True}, due_at)
 
     def _write(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:
