@@ -30,3 +30,23 @@ def test_entries_link_to_their_predecessor(contracts):
     entries = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
     assert entries and entries[0].prev_hash == "0" * 64
     assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:]))
+
+
+def test_an_entry_after_a_rolled_back_transaction_links_to_the_committed_head(contracts):
+    """Within a transaction the head is remembered; a rollback forgets it with the entries."""
+    import pytest
+
+    from desk.audit.services import record
+    from desk.db import transaction
+
+    head = db.session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    with pytest.raises(RuntimeError):
+        with transaction():
+            first = record(Actor.system("test"), "test.first", "test", 1)
+            second = record(Actor.system("test"), "test.second", "test", 2)
+            assert (first.prev_hash, second.prev_hash) == (head, first.hash)
+            raise RuntimeError("abandoned")
+    with transaction():
+        third = record(Actor.system("test"), "test.third", "test", 3)
+    assert third.prev_hash == head
+    assert verify_chain() is None
