@@ -10,7 +10,9 @@ from desk.sla.repair_deadline import repair_deadline_met, repair_seconds
 from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
 from desk.sla.terms import ContractTerms
 from desk.sla.timeutil import hours, iso, month_bounds
-from desk.sla.waivers import day_waivers, month_outage_seconds, period_waiver, qualifying_outages
+from desk.sla.waivers import (
+    continuous_interruptions, day_waivers, month_outage_seconds, period_waiver, qualifying_outages,
+)
 
 ZERO = Decimal("0.00")
 
@@ -32,9 +34,10 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
     strikes = strike_numbers(terms, known, as_of)
     penalty = strike_penalty(terms)
     outages = qualifying_outages(terms, known, as_of)
-    days = day_waivers(terms, outages, year, month)
-    period = period_waiver(terms, outages, year, month, [d for d, _ in days])
-    outage_seconds = month_outage_seconds(outages, year, month, terms)
+    continuous = continuous_interruptions(outages)  # one union for R4 and R5
+    days = day_waivers(terms, outages, year, month, continuous)
+    period = period_waiver(terms, outages, year, month, [d for d, _ in days], continuous)
+    outage_seconds = month_outage_seconds(outages, year, month, terms, continuous)
     right = termination_right(terms, len(strikes), payments, as_of)
 
     rows, met, missed, penalties, strikes_in_month = [], 0, 0, ZERO, 0

@@ -42,17 +42,25 @@ def continuous_interruptions(outages: Iterable[Outage]) -> list[tuple[datetime, 
     return union((o.start, o.end) for o in outages)
 
 
-def month_outage_seconds(outages: Iterable[Outage], year: int, month: int, terms: ContractTerms) -> float:
-    """R5's cumulative figure: the union of qualifying intervals clipped to the local month."""
+Spans = list[tuple[datetime, datetime]]
+
+
+def month_outage_seconds(outages: Iterable[Outage], year: int, month: int, terms: ContractTerms,
+                         continuous: Spans | None = None) -> float:
+    """R5's cumulative figure: the union of qualifying intervals clipped to the local month.
+
+    `continuous` is that union when the caller has it already (a report needs it three times).
+    """
     lo, hi = month_bounds(year, month, terms.tz)
-    return seconds(clip(continuous_interruptions(outages), lo, hi))
+    return seconds(clip(continuous_interruptions(outages) if continuous is None else continuous, lo, hi))
 
 
 def _day_fee_per_card(terms: ContractTerms, year: int, month: int) -> Decimal:
     return terms.monthly_fee / terms.cards / days_in_month(year, month)
 
 
-def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: int) -> list[tuple[date, Decimal]]:
+def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: int,
+                continuous: Spans | None = None) -> list[tuple[date, Decimal]]:
     """Every local day of the month overlapped by a continuous interruption of ≥ N hours."""
     clause = terms.outage_day_waiver
     if clause is None or terms.monthly_fee is None:
@@ -61,7 +69,7 @@ def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: i
     threshold = timedelta(hours=float(clause.min_continuous_hours))
     lo, hi = month_bounds(year, month, tz)
     days: set[date] = set()
-    for start, end in continuous_interruptions(outages):
+    for start, end in continuous_interruptions(outages) if continuous is None else continuous:
         if end - start >= threshold and start < hi and end > lo:
             s, e = max(start, lo), min(end, hi)
             days.update(local_days(s, e, tz))
@@ -130,12 +138,12 @@ def _card_seconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: 
 
 
 def period_waiver(terms: ContractTerms, outages: list[Outage], year: int, month: int,
-                  waived_days: Iterable[date]) -> Decimal:
+                  waived_days: Iterable[date], continuous: Spans | None = None) -> Decimal:
     """≥ N hours of outage in the month: the fees of the interrupted period, except days already waived."""
     clause = terms.outage_period_waiver
     if clause is None or terms.monthly_fee is None:
         return Decimal("0.00")
-    if month_outage_seconds(outages, year, month, terms) < float(clause.min_monthly_hours) * 3600:
+    if month_outage_seconds(outages, year, month, terms, continuous) < float(clause.min_monthly_hours) * 3600:
         return Decimal("0.00")
     lo, hi = month_bounds(year, month, terms.tz)
     card_seconds = _card_seconds(outages, lo, hi, set(waived_days), terms.tz)
