@@ -20,11 +20,11 @@ floor_report = Table(
 
 
 def engine_for(url: str):
-    from desk.db import _immediate, configure_engine
+    """An engine with the desk's own settings (config's pool_pre_ping, desk.db's SQLite pragmas)."""
+    from desk.db import configure_engine
 
     engine = create_engine(url, pool_pre_ping=True)
     configure_engine(engine)
-    _immediate.set(True)  # every transaction of the floor writes
     return engine
 
 
@@ -36,7 +36,7 @@ def create_app() -> Flask:
     def report():
         from desk.db import _immediate
 
-        _immediate.set(True)
+        _immediate.set(True)  # the floor only writes: BEGIN IMMEDIATE on SQLite, as a desk service does
         body = request.form.get("body", "")
         if not body:
             return {"error": "body: required"}, 422
