@@ -1,0 +1,42 @@
+"""Write transactions on SQLite take turns on a file lock, so a waiting writer wakes at once."""
+import threading
+
+from sqlalchemy import create_engine
+
+from desk.db import _writer_turn
+
+
+def test_sqlite_writers_of_one_file_take_turns(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
+    order: list[str] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def first():
+        with _writer_turn(engine):
+            order.append("first in")
+            inside.set()
+            release.wait(5)
+            order.append("first out")
+
+    def second():
+        inside.wait(5)
+        with _writer_turn(engine):
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    inside.wait(5)
+    threading.Event().wait(0.2)  # the second writer is waiting for its turn by now
+    assert order == ["first in"]
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert order == ["first in", "first out", "second in"]
+    assert (tmp_path / "desk.sqlite3.writer-lock").exists()
+
+
+def test_no_turns_without_a_database_file():
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        with _writer_turn(create_engine(url)):
+            pass
