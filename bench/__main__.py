@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bench.common import BenchError, Row, format_table, median, run_child, scratch_database
+from bench.dataset import DUE, Scale
 
 
 @dataclass(frozen=True)
@@ -22,16 +23,14 @@ class Plan:
     clients: int
     runs: int
     contracts: int
-    small: "object"
-    grown: "object"
+    small: Scale      # B2's first load step
+    grown: Scale      # what it grows by, with B3's month
     small_label: str
     grown_label: str
     engine_incidents: int
 
 
-def plan(quick: bool, sqlite_only: bool):
-    from bench.dataset import DUE, Scale
-
+def plan(quick: bool, sqlite_only: bool) -> Plan:
     if quick:
         return Plan(("sqlite",), reports=60, clients=5, runs=1, contracts=5,
                     small=Scale(closed=450, open=40, due=10), grown=Scale(closed=1_800, open=200, report_incidents=200),
