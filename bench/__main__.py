@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = only - {"B1", "B2", "B3"}
     if unknown:
         parser.error(f"--only: unknown workloads {', '.join(sorted(unknown))} (B1, B2, B3)")
+    # Stopped from outside (a timeout, Ctrl-C): unwind, so gunicorn and the scratch databases go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = plan(args.quick, args.sqlite_only)
     for name in ("reports", "runs"):
         value = getattr(args, name)
