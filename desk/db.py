@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator
@@ -94,8 +96,9 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
 
     Without it a writer that finds the database locked sleeps in SQLite's busy handler (1, 2, 5,
     10 … 100 ms) and wakes long after the lock was free: under a storm of reports across gunicorn
-    workers, the worst filings spent most of their time asleep. The kernel wakes the next writer
-    the moment the lock is released. busy_timeout still covers writers that take no turn.
+    workers, the worst filings spent most of their time asleep. Here a waiting writer looks again
+    within a millisecond. It waits no longer than busy_timeout, and then fails as SQLite would
+    ("database is locked"), so a stuck writer cannot hold the others forever.
     """
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if not path or path == ":memory:" or path.startswith("file:"):
@@ -104,10 +107,24 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
     # Opened per transaction: a descriptor inherited across fork() would share one lock.
     fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _take_turn(fd, current_app.config.get("DESK_SQLITE_BUSY_TIMEOUT_MS", 30000) / 1000)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _take_turn(fd: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
 
 
 _BEFORE_COMMIT = "desk.before_commit"

@@ -6,13 +6,13 @@ from sqlalchemy import create_engine
 from desk.db import _writer_turn
 
 
-def test_sqlite_writers_of_one_file_take_turns(tmp_path):
+def test_sqlite_writers_of_one_file_take_turns(app, tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
     order: list[str] = []
     inside, release = threading.Event(), threading.Event()
 
     def first():
-        with _writer_turn(engine):
+        with app.app_context(), _writer_turn(engine):
             order.append("first in")
             inside.set()
             release.wait(5)
@@ -20,7 +20,7 @@ def test_sqlite_writers_of_one_file_take_turns(tmp_path):
 
     def second():
         inside.wait(5)
-        with _writer_turn(engine):
+        with app.app_context(), _writer_turn(engine):
             order.append("second in")
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
@@ -36,7 +36,20 @@ def test_sqlite_writers_of_one_file_take_turns(tmp_path):
     assert (tmp_path / "desk.sqlite3.writer-lock").exists()
 
 
-def test_no_turns_without_a_database_file():
+def test_no_turns_without_a_database_file(app):
     for url in ("sqlite://", "sqlite:///:memory:"):
         with _writer_turn(create_engine(url)):
             pass
+
+
+def test_a_writer_waits_for_its_turn_no_longer_than_busy_timeout(app, tmp_path):
+    """A stuck writer holding the turn makes the next one fail as SQLite would, not wait forever."""
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
+    app.config["DESK_SQLITE_BUSY_TIMEOUT_MS"] = 100
+    with _writer_turn(engine):
+        with pytest.raises(OperationalError, match="database is locked"):
+            with _writer_turn(engine):
+                pass
