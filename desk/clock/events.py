@@ -2,7 +2,9 @@
 
 Every contractual moment is a `ClockEvent` row with a due instant and a unique key. The rows are
 re-derived inside the transaction of every incident change, so they always match the facts:
-restoring or re-attributing an incident cancels or re-derives what is still pending. Events already
+restoring or re-attributing an incident cancels or re-derives what is still pending. A contract's
+outage events (R4/R5), which rest on all its interruptions, are derived by the next tick from a
+mark the change leaves (ClockResync), before that tick records what is due. Events already
 recorded stay recorded (they happened); a cancelled one whose facts come back is pending again.
 
 Keys:
@@ -20,11 +22,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
-from desk.db import before_commit
+from desk.db import before_commit, transaction
 from desk.extensions import db
-from desk.models import ClockEvent, Contract, Incident, utcnow
+from desk.models import ClockEvent, ClockResync, Contract, Incident, utcnow
 from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
 from desk.sla.timeutil import month_bounds
 
@@ -138,13 +141,35 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
 
 
 def sync_incident(incident: Incident) -> None:
-    """Re-derive the incident's events now, and the contract's outage events before the commit."""
+    """Re-derive the incident's events now; mark its contract's outage events for the next tick."""
     pending = list(db.session.execute(
         select(ClockEvent).where(ClockEvent.incident_id == incident.id, ClockEvent.status == "pending")
     ).scalars())
     _reconcile(pending, wanted_events(incident), incident.contract_id, incident.id)
+    terms = incident.contract.terms()
+    if terms.outage_day_waiver is None and terms.outage_period_waiver is None:
+        return
     # Once per transaction and contract, however many incidents it changed (an import of thousands).
-    before_commit(("clock.contract", incident.contract_id), lambda: sync_contract(incident.contract_id))
+    contract_id = incident.contract_id
+    before_commit(("clock.contract", contract_id), lambda: db.session.add(ClockResync(contract_id=contract_id)))
+
+
+def resync_contracts(around: datetime) -> int:
+    """Derive the outage events of every marked contract, once each; returns how many."""
+    marked = db.session.execute(
+        select(ClockResync.contract_id, func.max(ClockResync.id)).group_by(ClockResync.contract_id)
+    ).all()
+    db.session.rollback()  # the read is done; each contract gets a write transaction of its own
+    for contract_id, upto in marked:
+        try:
+            with transaction():
+                sync_contract(contract_id, around)
+                db.session.execute(delete(ClockResync).where(ClockResync.contract_id == contract_id,
+                                                             ClockResync.id <= upto))
+        except IntegrityError:
+            # Another scheduler derived the same events at the same moment; its rows stand.
+            continue
+    return len(marked)
 
 
 def sync_contract(contract_id: int, around: datetime | None = None) -> None:

@@ -211,6 +211,9 @@ def record_event(event_id: int, now: datetime) -> str:
 
 
 def tick(now: datetime, limit: int = 500) -> TickResult:
+    from desk.clock.events import resync_contracts
+
+    resync_contracts(now)
     recorded = cancelled = 0
     for event_id in due_event_ids(now, limit):
         try:

@@ -1,6 +1,6 @@
 """All tables of the desk; importing this package registers them with the metadata."""
 from desk.models.audit import AuditEntry
-from desk.models.clock import ClockEvent, FrozenReport, SchedulerLease
+from desk.models.clock import ClockEvent, ClockResync, FrozenReport, SchedulerLease
 from desk.models.contracts import Contract, ContractClause, Payment, TerminationDecision, Unit, UnitPhone
 from desk.models.hotline import HotlineCall
 from desk.models.incidents import (
@@ -20,6 +20,6 @@ from desk.models.users import ROLES, ApiToken, LoginAttempt, User
 __all__ = [
     "ApiToken", "Attachment", "AuditEntry", "CHANNELS", "CauseProposal", "ClockEvent", "Comment",
     "Contract", "ContractClause", "FrozenReport", "HotlineCall", "Incident", "LoginAttempt", "MaintenanceNotice", "OutboxMessage",
-    "Payment", "ROLES", "STATUSES", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
+    "Payment", "ROLES", "STATUSES", "ClockResync", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
     "UnitPhone", "User", "utcnow",
 ]

@@ -35,6 +35,21 @@ class ClockEvent(db.Model):
 Index("ix_clock_event_due", ClockEvent.status, ClockEvent.due_at)
 
 
+class ClockResync(db.Model):
+    """A contract whose outage events (R4/R5) are to be derived again, by the next tick.
+
+    Appended by every change to one of its incidents; the tick derives each marked contract once,
+    from all its interruptions, and deletes the marks it consumed. Deriving inside every filing
+    instead would make the n-th report of a storm pay for the n − 1 before it.
+    """
+
+    __tablename__ = "clock_resync"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SchedulerLease(db.Model):
     """One row per lease; the holder renews it, another process takes over once it expires."""
 

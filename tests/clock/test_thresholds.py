@@ -7,7 +7,7 @@ from desk.clock.tick import tick
 from desk.extensions import db
 from desk.incidents.services import confirm_cause, propose_cause, record_payment, restore
 from desk.models import AuditEntry, utcnow
-from desk.clock.events import sync_contract
+from desk.clock.events import resync_contracts, sync_contract
 from desk.db import transaction
 from tests.clock.conftest import events, hours_ago, messages
 from tests.sla.conftest import SHANGHAI, local
@@ -71,6 +71,7 @@ def test_re_attribution_to_an_exempt_cause_cancels_pending_events(world):
 def test_day_waiver_warning_then_threshold_while_the_interruption_is_open(world):
     incident = world.file("QMGA", utcnow() - timedelta(minutes=1))
     start = incident.started_at
+    assert tick(start).recorded == 0  # the tick derives the contract's outage events first
     pending = events(contract_id=incident.contract_id, incident_id=None, status="pending")
     day = [e for e in pending if e.kind.startswith("day_waiver")]
     assert [(e.kind, e.due_at - start) for e in day] == [
@@ -90,7 +91,11 @@ def test_day_waiver_warning_then_threshold_while_the_interruption_is_open(world)
 
 def test_restored_before_the_threshold_cancels_it_restored_after_keeps_it(world):
     short = world.file("QMGA", hours_ago(2.5))
+    resync_contracts(utcnow())
+    assert [e.kind for e in events(status="pending") if e.kind.startswith("day_waiver")] == ["day_waiver_warning",
+                                                                                              "day_waiver_reached"]
     restore(world.actor("eng"), short, short.started_at + timedelta(hours=2))
+    resync_contracts(utcnow())
     assert not [e for e in events(status="pending") if e.kind.startswith("day_waiver")]
     # The clock was down while a long interruption crossed 3 h; it was restored before the next tick.
     long = world.file("QMGA", hours_ago(4))
@@ -104,6 +109,7 @@ def test_period_waiver_warning_and_threshold_follow_the_months_cumulative_outage
     first = world.file("QMGA", local("2026-06-01T00:00"))
     restore(world.actor("eng"), first, local("2026-06-02T12:00"))  # 36 h
     world.file("QMGA", local("2026-06-10T00:00"))  # open: the month reaches 60 h, then 72 h
+    resync_contracts(utcnow())  # what the next tick does: this month's and its neighbours' events
     with transaction():
         sync_contract(first.contract_id, around=local("2026-06-15T00:00"))
     june = {e.kind: e.due_at for e in events(status="pending") if e.payload.get("month") == "2026-06"
@@ -129,3 +135,19 @@ def test_each_clock_event_is_audited_at_its_due_instant(world):
                                           "clock.repair_deadline_breach"}
     breach = next(e for e in entries if e.action == "clock.repair_deadline_breach")
     assert breach.at == incident.reported_at + timedelta(hours=4)
+
+
+def test_a_filing_marks_its_contract_and_the_next_tick_derives_it_once(world):
+    from desk.models import ClockResync
+
+    for minutes in (30, 20, 10):  # a storm: each filing leaves a mark, derives no contract event itself
+        world.file("QMGA", utcnow() - timedelta(minutes=minutes))
+    assert db.session.query(ClockResync).count() == 3
+    assert not [e for e in events() if e.incident_id is None and e.kind.startswith(("day_", "period_"))]
+    world.file("XJGAT", utcnow())  # no waiver clauses in the pool contract: nothing to derive, no mark
+    assert db.session.query(ClockResync).count() == 3
+    tick(utcnow())
+    db.session.rollback()
+    assert db.session.query(ClockResync).count() == 0
+    assert {e.kind for e in events(status="pending") if e.incident_id is None} >= {
+        "day_waiver_warning", "day_waiver_reached", "period_waiver_warning", "period_waiver_reached"}

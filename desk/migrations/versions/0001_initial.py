@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Created: 2026-11-25 09:00:08.119419
+Created: 2026-11-25 10:29:01.128166
 """
 from alembic import op
 import sqlalchemy as sa
@@ -91,6 +91,13 @@ def upgrade():
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_api_token_contract_contract_id_contract'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['token_id'], ['api_token.id'], name=op.f('fk_api_token_contract_token_id_api_token'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_id', 'contract_id', name=op.f('pk_api_token_contract'))
+    )
+    op.create_table('clock_resync',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_clock_resync_contract_id_contract'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clock_resync'))
     )
     op.create_table('contract_clause',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -484,6 +491,7 @@ def downgrade():
     op.drop_table('unit')
     op.drop_table('frozen_report')
     op.drop_table('contract_clause')
+    op.drop_table('clock_resync')
     op.drop_table('api_token_contract')
     op.drop_table('scheduler_lease')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
