@@ -35,23 +35,43 @@ def window() -> timedelta:
 def burst_of(incident: Incident) -> Burst | None:
     """The open incidents of the incident's contract reported in a chain of reports each within
     the window of the next, this one among them; None when it stands alone."""
+    ids = _chain(incident)
+    if ids is None:
+        return None
+    loaded = {i.id: i for i in db.session.execute(select(Incident).where(Incident.id.in_(ids))).scalars()}
+    return Burst(survivor=loaded[ids[0]], duplicates=[loaded[i] for i in ids[1:]],
+                 minutes=int(window().total_seconds() // 60))
+
+
+def _chain(incident: Incident) -> list[int] | None:
+    """The ids of the chain, in report order: read as (id, reported_at) pairs, not as incidents,
+    since in a storm every new report finds all the earlier ones open."""
     if incident.status not in OPEN:
         return None
     gap = window()
     # Chained reports could reach further back; a day bounds the query, far beyond any window.
-    nearby = list(db.session.execute(
-        select(Incident).where(Incident.contract_id == incident.contract_id, Incident.status.in_(OPEN),
-                               Incident.reported_at >= incident.reported_at - timedelta(days=1),
-                               Incident.reported_at <= incident.reported_at + timedelta(days=1))
+    nearby = db.session.execute(
+        select(Incident.id, Incident.reported_at)
+        .where(Incident.contract_id == incident.contract_id, Incident.status.in_(OPEN),
+               Incident.reported_at >= incident.reported_at - timedelta(days=1),
+               Incident.reported_at <= incident.reported_at + timedelta(days=1))
         .order_by(Incident.reported_at, Incident.id)
-    ).scalars())
-    cluster: list[Incident] = []
+    ).all()
+    cluster: list[tuple[int, object]] = []
     for candidate in nearby:
-        if cluster and candidate.reported_at - cluster[-1].reported_at > gap:
-            if any(c.id == incident.id for c in cluster):
+        if cluster and candidate.reported_at - cluster[-1][1] > gap:
+            if any(c[0] == incident.id for c in cluster):
                 break
             cluster = []
-        cluster.append(candidate)
-    if len(cluster) < 2 or not any(c.id == incident.id for c in cluster):
+        cluster.append((candidate.id, candidate.reported_at))
+    if len(cluster) < 2 or not any(c[0] == incident.id for c in cluster):
         return None
-    return Burst(survivor=cluster[0], duplicates=cluster[1:], minutes=int(gap.total_seconds() // 60))
+    return [c[0] for c in cluster]
+
+
+def burst_head(incident: Incident) -> tuple[Incident, int] | None:
+    """For the new-ticket SMS: the chain's first incident and how many others it holds."""
+    ids = _chain(incident)
+    if ids is None:
+        return None
+    return db.session.get(Incident, ids[0]), len(ids) - 1

@@ -167,13 +167,14 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident) -> None:
            f"{'业务中断' if ticket.kind == 'interruption' else '业务受损'}"
     if deadline is not None:
         text += f"，修复时限 {local(deadline, tz):%m-%d %H:%M}"
-    from desk.incidents.burst import burst_of
+    from desk.incidents.burst import burst_head, window
 
-    burst = burst_of(incident)
-    if burst is not None and burst.survivor.id != incident.id and burst.survivor.tickets:
+    head = burst_head(incident)
+    if head is not None and head[0].id != incident.id and head[0].tickets:
         # 六.(六) counts outages: tell the engineer this call is likely one already reported.
-        text += f"；{burst.minutes}分钟内同合同已有{len(burst.duplicates)}起报障，疑似同一故障，" \
-                f"首报工单{burst.survivor.tickets[0].number}，请核实后合并"
+        minutes = int(window().total_seconds() // 60)
+        text += f"；{minutes}分钟内同合同已有{head[1]}起报障，疑似同一故障，" \
+                f"首报工单{head[0].tickets[0].number}，请核实后合并"
     for engineer in on_duty_engineers(incident.contract_id):
         enqueue(engineer.phone, text, f"ticket:{ticket.id}:new:user:{engineer.id}")
 
