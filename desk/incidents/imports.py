@@ -18,7 +18,6 @@ from desk.audit.services import Actor, record, snapshot
 from desk.contracts.services import get_contract
 from desk.db import transaction
 from desk.errors import ValidationFailed
-from desk.extensions import db
 from desk.incidents.services import after_incident_change, incident_snapshot, maintenance_notice_for
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
 from desk.models.types import MAX_MONEY

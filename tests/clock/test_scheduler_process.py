@@ -14,7 +14,6 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from desk.audit.services import Actor
-from desk.auth.services import create_user
 from desk.extensions import db
 from desk.incidents.services import file_ticket
 from desk.models import AuditEntry, ClockEvent, OutboxMessage, Unit, utcnow

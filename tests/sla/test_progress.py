@@ -1,5 +1,5 @@
 """desk.sla.progress: one incident's way toward R4's threshold, and 七.(五)'s notice check."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 

@@ -95,8 +95,6 @@ ACCESS = {
     ("POST", "/contracts/<code>/payments"): role_route(("carrier_manager",), scoped=True),
     ("POST", "/contracts/<code>/maintenance"): role_route(("carrier_manager",), scoped=True),
     ("POST", "/contracts/<code>/termination"): role_route(("unit_manager",), scoped=True),
-    ("GET", "/contracts/<code>/reports/<month>"): role_route(VIEWERS, 200, scoped=True),
-    ("GET", "/contracts/<code>/reports/<month>/<fmt>"): role_route(VIEWERS, 200, scoped=True),
     # administration
     ("GET", "/admin/"): role_route(("admin",), 200),
     ("POST", "/admin/users"): role_route(("admin",)),
