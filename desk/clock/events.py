@@ -29,7 +29,7 @@ from desk.db import before_commit, transaction
 from desk.extensions import db
 from desk.models import ClockEvent, ClockResync, Contract, Incident, utcnow
 from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
-from desk.sla.timeutil import month_bounds
+from desk.sla.timeutil import add_months, local_month, month_bounds
 
 DEFAULT_DEADLINE_WARNINGS = (60, 15)  # minutes before the repair deadline
 DEFAULT_DAY_WAIVER_WARNING = Decimal("2.5")  # hours of continuous interruption (R4 at 3 h)
@@ -75,15 +75,6 @@ def wanted_events(incident: Incident) -> Wanted:
     return wanted
 
 
-def _months_around(at: datetime, tz) -> list[tuple[int, int]]:
-    local = at.astimezone(tz)
-    months = []
-    for delta in (-1, 0, 1):
-        index = local.year * 12 + local.month - 1 + delta
-        months.append((index // 12, index % 12 + 1))
-    return months
-
-
 def wanted_contract_events(contract: Contract, around: datetime) -> tuple[Wanted, datetime]:
     """R4 and R5 threshold events of the contract for the months around `around`.
 
@@ -95,7 +86,7 @@ def wanted_contract_events(contract: Contract, around: datetime) -> tuple[Wanted
     terms = contract.terms()
     if terms.outage_day_waiver is None and terms.outage_period_waiver is None:
         return {}, around
-    months = _months_around(around, terms.tz)
+    months = [add_months(*local_month(around, terms.tz), delta) for delta in (-1, 0, 1)]
     since = month_bounds(*months[0], terms.tz)[0]
     # Only interruptions open, or restored within the window, can cross a threshold in it.
     facts = incident_facts_where(contract, Incident.kind == "interruption",

@@ -6,7 +6,7 @@ same figures. Corrections entered later show in the next month's report as adjus
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.models import ClockEvent, Contract, FrozenReport
 from desk.reports.hashing import canonical_json, report_hash
-from desk.sla.timeutil import month_bounds
+from desk.sla.timeutil import add_months, local_month, month_bounds
 
 FREEZE_AFTER = timedelta(minutes=10)  # 00:10 on the 1st: late entries of the last evening are in
 
@@ -24,19 +24,12 @@ def freeze_due_at(contract: Contract, year: int, month: int) -> datetime:
     return month_bounds(year, month, contract.terms().tz)[1] + FREEZE_AFTER
 
 
-def _month_index(value: date) -> int:
-    return value.year * 12 + value.month - 1
-
-
 def months_to_freeze(contract: Contract, now: datetime) -> list[tuple[int, int]]:
     """The month in progress and the one before it, where the service period covers them."""
-    local_now = now.astimezone(contract.terms().tz).date()
-    first, last = _month_index(contract.service_start), _month_index(contract.service_end)
-    months = []
-    for index in (_month_index(local_now) - 1, _month_index(local_now)):
-        if first <= index <= last:
-            months.append((index // 12, index % 12 + 1))
-    return months
+    first = (contract.service_start.year, contract.service_start.month)
+    last = (contract.service_end.year, contract.service_end.month)
+    now_month = local_month(now, contract.terms().tz)
+    return [m for m in (add_months(*now_month, -1), now_month) if first <= m <= last]
 
 
 def ensure_freeze_events(now: datetime) -> int:

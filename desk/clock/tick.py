@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from desk.audit.services import Actor, record
+from desk.incidents.services import first_ticket_number
 from desk.db import transaction
 from desk.extensions import db
 from desk.models import ClockEvent, Contract, Incident, User
 from desk.models.users import user_contract
-from desk.outbox.services import enqueue
+from desk.outbox.services import enqueue, on_duty_engineers
 from desk.timeparse import local
 
 CLOCK = Actor.system("clock")
@@ -72,13 +73,9 @@ def _when(at: datetime | str, contract: Contract) -> str:
     return f"{local(at, contract.timezone):%m-%d %H:%M}"
 
 
-def _ticket_number(incident: Incident) -> str:
-    return incident.tickets[0].number if incident.tickets else str(incident.id)
-
-
 def _on_deadline_warning(event: ClockEvent, incident: Incident) -> dict:
     minutes = event.payload["minutes_left"]
-    text = f"【预警】工单{_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
+    text = f"【预警】工单{first_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
            f"（{_when(event.payload['deadline'], incident.contract)}，四.(三)）"
     engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
     _send(event, engineer + contract_people(incident.contract_id, ("carrier_manager",)), text)
@@ -86,7 +83,7 @@ def _on_deadline_warning(event: ClockEvent, incident: Incident) -> dict:
 
 
 def _on_deadline_breach(event: ClockEvent, incident: Incident) -> dict:
-    text = f"【超时】工单{_ticket_number(incident)} 已超过修复时限 {_when(event.due_at, incident.contract)}（四.(三)）"
+    text = f"【超时】工单{first_ticket_number(incident)} 已超过修复时限 {_when(event.due_at, incident.contract)}（四.(三)）"
     engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
     # Both sides: the carrier's engineer and manager, the police unit's contract managers.
     _send(event, engineer + both_managers(incident.contract_id), text)
@@ -96,19 +93,18 @@ def _on_deadline_breach(event: ClockEvent, incident: Incident) -> dict:
 def _on_strike(event: ClockEvent, incident: Incident) -> dict:
     """R2: announce the strike with its number and penalty; at R3's threshold, the termination right."""
     from desk.reports.services import incident_facts, payment_facts
+    from desk.sla.report import counted_incidents
     from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
-    from desk.sla.thresholds import in_service_period
 
     contract = incident.contract
     terms = contract.terms()
     # Just past the due instant: a third party's fault is a strike once its deadline has passed.
     as_of = event.due_at + timedelta(microseconds=1)
-    facts = [f for f in incident_facts(contract, as_of) if in_service_period(terms, f)]
-    numbers = strike_numbers(terms, facts, as_of)
+    numbers = strike_numbers(terms, counted_incidents(terms, incident_facts(contract, as_of), as_of), as_of)
     number = numbers.get(incident.id)
     penalty = strike_penalty(terms)
     # Strikes are numbered in reported_at order (R2), so a late third-party strike may take a lower number.
-    text = f"【违约】合同{contract.code} 第{number}次违约（累计{len(numbers)}次）：工单{_ticket_number(incident)}" \
+    text = f"【违约】合同{contract.code} 第{number}次违约（累计{len(numbers)}次）：工单{first_ticket_number(incident)}" \
            f"（{CAUSE_WORDS.get(incident.cause, incident.cause)}），违约金{penalty}元（六.(六)）"
     if not incident.cause_confirmed:
         text += "，原因待双方确认"
@@ -153,8 +149,7 @@ def _on_outage_threshold(event: ClockEvent, contract: Contract) -> dict:
         tail = "，中断期间服务费减免（6.3）" if event.kind.endswith("reached") else \
             f"，达到{threshold}小时将减免中断期间服务费（6.3）"
     tag = "【减免】" if event.kind.endswith("reached") else "【预警】"
-    people = both_managers(contract.id) + contract_people(contract.id, ("carrier_engineer",))
-    _send(event, [u for u in people if u.role != "carrier_engineer" or u.on_duty], tag + head + tail)
+    _send(event, both_managers(contract.id) + on_duty_engineers(contract.id), tag + head + tail)
     return {}
 
 

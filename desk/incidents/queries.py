@@ -189,7 +189,7 @@ def contract_clock(contract: Contract, now: datetime, *, upcoming: int = 10, rec
             for incident_id, ticket_id in db.session.execute(
                     select(Ticket.incident_id, func.min(Ticket.id)).where(Ticket.incident_id.in_(ids))
                     .group_by(Ticket.incident_id)):
-                numbers[incident_id] = f"{ticket_id:06d}"
+                numbers[incident_id] = Ticket.format_number(ticket_id)
         return [_clock_row(e, numbers) for e in events]
 
     base = select(ClockEvent).where(ClockEvent.contract_id == contract.id)

@@ -334,7 +334,7 @@ def restore(actor: Actor, incident: Incident, restored_at: datetime | None = Non
         incident.status = "restored"
         incident.restored_at = restored_at
         _notify_unit(incident, f"restored:{restored_at.isoformat()}",
-                     f"【恢复】工单{_first_number(incident)} 已恢复，请登录确认或提出异议")
+                     f"【恢复】工单{first_ticket_number(incident)} 已恢复，请登录确认或提出异议")
     return incident
 
 
@@ -368,7 +368,7 @@ def dispute_restoration(actor: Actor, incident: Incident, reason: str, *, now: d
         record(actor, "comment.added", "comment", comment.id, contract_id=incident.contract_id,
                incident_id=incident.id, after={"body": reason}, at=now)
         for engineer in on_duty_engineers(incident.contract_id):
-            enqueue(engineer.phone, f"【异议】工单{_first_number(incident)} 用户不认可恢复，已重新打开",
+            enqueue(engineer.phone, f"【异议】工单{first_ticket_number(incident)} 用户不认可恢复，已重新打开",
                     f"incident:{incident.id}:disputed:{now.isoformat()}:user:{engineer.id}")
     return incident
 
@@ -587,7 +587,7 @@ def file_fault(actor: Actor, *, unit: Unit, kind: str, description: str = "", lo
     return ticket
 
 
-def _first_number(incident: Incident) -> str:
+def first_ticket_number(incident: Incident) -> str:
     return incident.tickets[0].number if incident.tickets else str(incident.id)
 
 

@@ -129,7 +129,12 @@ class Ticket(db.Model):
     @property
     def number(self) -> str:
         """The ticket number people read and key in: digits only, so it works on a phone keypad."""
-        return f"{self.id:06d}"
+        return self.format_number(self.id)
+
+    @staticmethod
+    def format_number(ticket_id: int) -> str:
+        """The number people read and key: the id, six digits."""
+        return f"{ticket_id:06d}"
 
 
 class CauseProposal(db.Model):

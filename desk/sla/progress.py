@@ -7,35 +7,28 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, MaintenanceWindow, effective_cause
-from desk.sla.intervals import Interval, union
+from desk.sla.incidents import IncidentFacts, MaintenanceWindow
+from desk.sla.report import counted_incidents
 from desk.sla.terms import ContractTerms
-from desk.sla.timeutil import hours, service_bounds
-
-
-def qualifying_interval(terms: ContractTerms, incident: IncidentFacts, as_of: datetime) -> Interval | None:
-    """R4/R5: an interruption that is the carrier's, from its start to its restoration (or as_of)."""
-    start, end = service_bounds(terms.service_start, terms.service_end, terms.tz)
-    if incident.kind != "interruption" or not start <= incident.reported_at < end or incident.reported_at > as_of:
-        return None
-    if effective_cause(terms, incident, as_of) not in CARRIER_LIKE:
-        return None
-    return incident.started_at, incident.restored_by(as_of) or as_of
+from desk.sla.timeutil import hours
+from desk.sla.waivers import continuous_interruptions, qualifying_outages
 
 
 def continuous_interruption_hours(terms: ContractTerms, incidents: list[IncidentFacts], incident_id: int,
                                   as_of: datetime) -> str | None:
     """Hours ("h.hh") of the continuous interruption the incident is part of: the union of the
-    qualifying intervals that overlap or touch it. None where the incident does not qualify."""
-    target = next((i for i in incidents if i.id == incident_id), None)
-    own = qualifying_interval(terms, target, as_of) if target is not None else None
-    if own is None:
+    qualifying intervals that overlap or touch it, as the report forms it (R4). None where the
+    incident does not qualify."""
+    known = counted_incidents(terms, incidents, as_of)
+    target = next((i for i in known if i.id == incident_id), None)
+    own = qualifying_outages(terms, [target], as_of) if target is not None else []
+    if not own:
         return None
-    intervals = [iv for iv in (qualifying_interval(terms, i, as_of) for i in incidents) if iv is not None]
-    for start, end in union(intervals):
-        if start <= own[0] and own[1] <= end:
-            return str(hours((end - start).total_seconds()))
-    return str(hours((own[1] - own[0]).total_seconds()))
+    start, end = own[0].start, own[0].end
+    for s, e in continuous_interruptions(qualifying_outages(terms, known, as_of)):
+        if s <= start and end <= e:
+            return str(hours((e - s).total_seconds()))
+    return str(hours((end - start).total_seconds()))
 
 
 def notice_too_short(terms: ContractTerms, window: MaintenanceWindow) -> bool:

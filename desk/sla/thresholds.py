@@ -74,6 +74,14 @@ def _month(at: datetime, terms: ContractTerms) -> str:
     return f"{at.astimezone(terms.tz):%Y-%m}"
 
 
+def _marks(threshold, warning_hours) -> list[tuple[str, Decimal]]:
+    """The threshold, and the warning mark before it when one is set below it."""
+    marks = [("reached", Decimal(threshold))]
+    if warning_hours is not None and Decimal(warning_hours) < Decimal(threshold):
+        marks.append(("warning", Decimal(warning_hours)))
+    return marks
+
+
 def day_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts],
                          warning_hours: Decimal | None) -> list[Crossing]:
     """R4: each continuous interruption reaching the day-waiver threshold (and the warning before it).
@@ -84,9 +92,7 @@ def day_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts
     clause = terms.outage_day_waiver
     if clause is None:
         return []
-    marks = [("reached", Decimal(clause.min_continuous_hours))]
-    if warning_hours is not None and Decimal(warning_hours) < Decimal(clause.min_continuous_hours):
-        marks.append(("warning", Decimal(warning_hours)))
+    marks = _marks(clause.min_continuous_hours, warning_hours)
     crossings = []
     for start, end in union(_spans(terms, incidents)):
         for level, mark in marks:
@@ -105,9 +111,7 @@ def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFa
     clause = terms.outage_period_waiver
     if clause is None:
         return []
-    marks = [("reached", Decimal(clause.min_monthly_hours))]
-    if warning_hours is not None and Decimal(warning_hours) < Decimal(clause.min_monthly_hours):
-        marks.append(("warning", Decimal(warning_hours)))
+    marks = _marks(clause.min_monthly_hours, warning_hours)
     continuous = union(_spans(terms, incidents))
     crossings = []
     for year, month in months:

@@ -50,12 +50,21 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat()
 
 
+def local_month(at: datetime, tz: ZoneInfo) -> tuple[int, int]:
+    local = at.astimezone(tz)
+    return local.year, local.month
+
+
+def add_months(year: int, month: int, delta: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + delta
+    return index // 12, index % 12 + 1
+
+
 def months_between(start: datetime, end: datetime, tz: ZoneInfo) -> list[str]:
     """The local months ("YYYY-MM") from start's to end's, both included."""
-    first, last = start.astimezone(tz), end.astimezone(tz)
-    index, stop = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    month, last = local_month(start, tz), local_month(end, tz)
     months = []
-    while index <= stop:
-        months.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
-        index += 1
+    while month <= last:
+        months.append(f"{month[0]:04d}-{month[1]:02d}")
+        month = add_months(*month, 1)
     return months
