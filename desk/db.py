@@ -51,10 +51,18 @@ def configure_engine(engine: Engine, busy_timeout_ms: int = 30000) -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
+def transaction(*, keep_loaded: bool = False) -> Iterator[Session]:
     """The unit of work of a service: everything inside commits together or not at all.
 
     Nested calls join the outer transaction, so a service may call another service.
+
+    Whatever a view read before belongs to a read-only transaction, which ends here so that a
+    fresh write one begins. Normally that also expires every loaded object: a service that checks
+    an incident's state must see it as it is under the write lock, not as the view read it.
+    `keep_loaded` keeps them, and keeps what the transaction wrote loaded after its commit. Only
+    for a service that reads no fact it then changes (filing a new report reads reference data:
+    the unit, its contract's clauses): it saves reloading them inside the write lock and again
+    for the answer, which in a storm of reports is most of a filing's statements.
     """
     depth = _depth.get()
     if depth:
@@ -64,14 +72,24 @@ def transaction() -> Iterator[Session]:
         finally:
             _depth.reset(token)
         return
-    session = db.session
-    # Whatever a view read before belongs to a read-only transaction; start a fresh write one.
-    session.rollback()
+    session = db.session()
+    if keep_loaded and not (session.new or session.dirty or session.deleted):
+        _commit_keeping_loaded(session)  # nothing written: ends the read transaction
+    else:
+        session.rollback()
     with _writer_turn(session.get_bind()):
-        yield from _write_transaction(session)
+        yield from _write_transaction(session, keep_loaded)
 
 
-def _write_transaction(session: Session) -> Iterator[Session]:
+def _commit_keeping_loaded(session: Session) -> None:
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def _write_transaction(session: Session, keep_loaded: bool = False) -> Iterator[Session]:
     depth_token = _depth.set(1)
     try:
         immediate_token = _immediate.set(True)
@@ -81,7 +99,10 @@ def _write_transaction(session: Session) -> Iterator[Session]:
             _immediate.reset(immediate_token)
         yield session
         _run_before_commit(session)
-        session.commit()
+        if keep_loaded:
+            _commit_keeping_loaded(session)
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

@@ -73,7 +73,8 @@ def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=Non
     if not in_transaction():
         raise RuntimeError("audit entries are written inside a service transaction")
     session = db.session()  # the request's Session itself, not its scoped proxy
-    session.flush()  # ids of new rows are known before they are named in the log
+    if any(not isinstance(obj, AuditEntry) for obj in session.new):
+        session.flush()  # ids of new rows are known before they are named in the log
     prev = _chain_head(session)
     at = at or utcnow()
     before, after = jsonable(before), jsonable(after)
@@ -85,8 +86,7 @@ def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=Non
         hash=entry_hash(prev, at, actor.label, actor.user_id, contract_id, incident_id, entity,
                         entity_id, action, before, after),
     )
-    session.add(entry)
-    session.flush()
+    session.add(entry)  # inserted by the next flush, with the transaction's other entries
     session.info[_CHAIN_HEAD] = (session.get_transaction(), entry)
     return entry
 

@@ -105,7 +105,8 @@ def wanted_contract_events(contract: Contract, around: datetime) -> tuple[Wanted
     return wanted, since
 
 
-def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, incident_id: int | None) -> None:
+def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, incident_id: int | None,
+               *, new: bool = False) -> None:
     session = db.session
     now = utcnow()
     notify_within = _config("DESK_CLOCK_NOTIFY_WITHIN", DEFAULT_NOTIFY_WITHIN)
@@ -118,7 +119,7 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
             event.due_at, event.payload = due_at, {**payload, "notify": (event.payload or {}).get("notify", True)}
     missing = [key for key in wanted if key not in existing]
     settled = {}
-    if missing:
+    if missing and not new:  # a new incident's keys name it: no earlier event can hold them
         settled = {e.key: e for e in session.execute(select(ClockEvent).where(ClockEvent.key.in_(missing))).scalars()}
     for key in missing:
         kind, due_at, payload = wanted[key]
@@ -131,12 +132,14 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
             event.status, event.due_at, event.payload = "pending", due_at, {**payload, "notify": notify}
 
 
-def sync_incident(incident: Incident) -> None:
-    """Re-derive the incident's events now; mark its contract's outage events for the next tick."""
-    pending = list(db.session.execute(
+def sync_incident(incident: Incident, *, new: bool = False) -> None:
+    """Re-derive the incident's events now; mark its contract's outage events for the next tick.
+
+    `new`: the incident was created in this transaction, so it has no events yet."""
+    pending = [] if new else list(db.session.execute(
         select(ClockEvent).where(ClockEvent.incident_id == incident.id, ClockEvent.status == "pending")
     ).scalars())
-    _reconcile(pending, wanted_events(incident), incident.contract_id, incident.id)
+    _reconcile(pending, wanted_events(incident), incident.contract_id, incident.id, new=new)
     terms = incident.contract.terms()
     if terms.outage_day_waiver is None and terms.outage_period_waiver is None:
         return

@@ -44,34 +44,44 @@ def burst_of(incident: Incident) -> Burst | None:
 
 
 def _chain(incident: Incident) -> list[int] | None:
-    """The ids of the chain, in report order: read as (id, reported_at) pairs, not as incidents,
-    since in a storm every new report finds all the earlier ones open."""
+    """The ids of the chain, in report order, or None when the incident stands alone."""
     if incident.status not in OPEN:
         return None
-    gap = window()
-    # Chained reports could reach further back; a day bounds the query, far beyond any window.
-    nearby = db.session.execute(
+    return chain_of(incident.id, nearby_open(incident.contract_id, incident.reported_at))
+
+
+def nearby_open(contract_id: int, at) -> list[tuple[int, object]]:
+    """The contract's open incidents reported within a day of `at`, as (id, reported_at) pairs in
+    report order: read as pairs, not as incidents, since in a storm every new report finds all the
+    earlier ones open. Chained reports could reach further back; a day bounds the query, far
+    beyond any window."""
+    return [tuple(row) for row in db.session.execute(
         select(Incident.id, Incident.reported_at)
-        .where(Incident.contract_id == incident.contract_id, Incident.status.in_(OPEN),
-               Incident.reported_at >= incident.reported_at - timedelta(days=1),
-               Incident.reported_at <= incident.reported_at + timedelta(days=1))
+        .where(Incident.contract_id == contract_id, Incident.status.in_(OPEN),
+               Incident.reported_at >= at - timedelta(days=1), Incident.reported_at <= at + timedelta(days=1))
         .order_by(Incident.reported_at, Incident.id)
-    ).all()
+    ).all()]
+
+
+def chain_of(incident_id: int, nearby: list[tuple[int, object]]) -> list[int] | None:
+    """The chain among `nearby` (in report order) that holds the incident: reports each within the
+    window of the next. None when the incident stands alone."""
+    gap = window()
     cluster: list[tuple[int, object]] = []
-    for candidate in nearby:
-        if cluster and candidate.reported_at - cluster[-1][1] > gap:
-            if any(c[0] == incident.id for c in cluster):
+    for candidate_id, reported_at in nearby:
+        if cluster and reported_at - cluster[-1][1] > gap:
+            if any(c[0] == incident_id for c in cluster):
                 break
             cluster = []
-        cluster.append((candidate.id, candidate.reported_at))
-    if len(cluster) < 2 or not any(c[0] == incident.id for c in cluster):
+        cluster.append((candidate_id, reported_at))
+    if len(cluster) < 2 or not any(c[0] == incident_id for c in cluster):
         return None
     return [c[0] for c in cluster]
 
 
-def burst_head(incident: Incident) -> tuple[Incident, int] | None:
-    """For the new-ticket SMS: the chain's first incident and how many others it holds."""
-    ids = _chain(incident)
-    if ids is None:
-        return None
-    return db.session.get(Incident, ids[0]), len(ids) - 1
+def first_ticket_id(incident_id: int) -> int | None:
+    from sqlalchemy import func
+
+    from desk.models import Ticket
+
+    return db.session.execute(select(func.min(Ticket.id)).where(Ticket.incident_id == incident_id)).scalar()

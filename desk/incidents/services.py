@@ -66,7 +66,7 @@ def repair_deadline(incident: Incident) -> datetime | None:
 
 
 def after_incident_change(incident: Incident, actor: Actor, action: str, before: dict | None,
-                          *, at: datetime | None = None) -> None:
+                          *, at: datetime | None = None, new: bool = False) -> None:
     """Every change to an incident ends here, inside its transaction: the audit entry, and the
     SLA clock re-derives the incident's pending events."""
     db.session.flush()
@@ -75,7 +75,7 @@ def after_incident_change(incident: Incident, actor: Actor, action: str, before:
     from desk.clock.events import sync_incident
     from desk.reports.services import mark_corrections
 
-    sync_incident(incident)
+    sync_incident(incident, new=new)
     # Every month the incident's figures touch, before and after the change (6.3, 六.(六)).
     instants = [incident.reported_at, incident.started_at, incident.restored_at or utcnow()]
     if before:
@@ -107,14 +107,41 @@ def _check_report(unit: Unit, kind: str, affected_cards: int | None, description
     return cards, started
 
 
+@dataclass(frozen=True)
+class IntakeReads:
+    """What filing a report reads, read before it takes its turn to write: in a storm every
+    writer waits for the one holding the write lock, so the lock is held for the inserts alone."""
+
+    engineers: tuple[tuple[int, str], ...]  # the contract's on-duty engineers: (id, phone)
+    nearby: tuple[tuple[int, datetime], ...]  # open incidents near the report, for the burst hint
+    burst_head_ticket: dict[int, int | None]  # the first ticket of a burst's first incident
+
+
+def intake_reads(unit: Unit, reported_at: datetime | None = None) -> IntakeReads:
+    """Read before the write transaction (the caller's, if it opens one around file_ticket)."""
+    from desk.incidents.burst import chain_of, first_ticket_id, nearby_open
+
+    reported_at = reported_at or utcnow()
+    unit.contract.terms()  # the contract and its clauses, loaded now rather than under the lock
+    nearby = tuple(nearby_open(unit.contract_id, reported_at))
+    # The new report will be the chain's last: its head is known before it exists.
+    chain = chain_of(0, [p for p in nearby if p[1] <= reported_at] + [(0, reported_at)])
+    heads = {chain[0]: first_ticket_id(chain[0])} if chain else {}
+    return IntakeReads(
+        engineers=tuple((e.id, e.phone) for e in on_duty_engineers(unit.contract_id)),
+        nearby=nearby, burst_head_ticket=heads,
+    )
+
+
 def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, description: str = "",
                 location: str = "", affected_cards: int | None = None, started_at: datetime | None = None,
                 reported_at: datetime | None = None, idempotency_key: str | None = None,
                 caller_phone: str = "", recording_url: str = "", reporter_id: int | None = None,
-                ) -> tuple[Ticket, bool]:
+                reads: IntakeReads | None = None) -> tuple[Ticket, bool]:
     """File a fault report: a new ticket and the incident it opens. Returns (ticket, created).
 
     The same idempotency key (a retried webhook or API call) returns the first ticket instead.
+    A caller that opens its own transaction around this passes `reads` taken before it.
     """
     if idempotency_key:
         existing = ticket_by_key(idempotency_key)
@@ -125,28 +152,29 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
     if reported_at > now + CLOCK_SKEW:
         raise ValidationFailed("reported_at is in the future")
     cards, started = _check_report(unit, kind, affected_cards, description, location, started_at, reported_at)
+    reads = reads or intake_reads(unit, reported_at)
+    contract = unit.contract
     try:
-        with transaction() as session:
+        # Nothing read here is then changed: the unit and contract stay loaded (see transaction).
+        with transaction(keep_loaded=True) as session:
             incident = Incident(
-                contract_id=unit.contract_id, unit_id=unit.id, reported_at=reported_at, started_at=started,
+                contract=contract, unit=unit, reported_at=reported_at, started_at=started,
                 kind=kind, affected_cards=cards, summary=(description or "")[:200], status="open",
             )
-            session.add(incident)
-            session.flush()
             ticket = Ticket(
-                incident=incident, contract_id=unit.contract_id, unit_id=unit.id, channel=channel,
+                incident=incident, contract_id=contract.id, unit=unit, channel=channel,
                 reported_at=reported_at, kind=kind, affected_cards=cards, location=location or "",
                 description=description or "", reporter_id=reporter_id, caller_phone=caller_phone or "",
                 recording_url=recording_url or "", idempotency_key=idempotency_key,
             )
-            session.add(ticket)
+            session.add_all((incident, ticket))
             session.flush()
-            record(actor, "ticket.filed", "ticket", ticket.id, contract_id=unit.contract_id,
+            record(actor, "ticket.filed", "ticket", ticket.id, contract_id=contract.id,
                    incident_id=incident.id, after=snapshot(ticket, ("channel", "kind", "affected_cards",
                                                                    "location", "description", "reported_at")),
                    at=reported_at)
-            after_incident_change(incident, actor, "incident.opened", None, at=reported_at)
-            _notify_new_ticket(ticket, incident)
+            after_incident_change(incident, actor, "incident.opened", None, at=reported_at, new=True)
+            _notify_new_ticket(ticket, incident, reads)
     except IntegrityError:
         # Two deliveries of the same webhook raced: the other one won, return its ticket.
         db.session.rollback()
@@ -158,8 +186,9 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
     return ticket, True
 
 
-def _notify_new_ticket(ticket: Ticket, incident: Incident) -> None:
+def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -> None:
     deadline = repair_deadline(incident)
+    from desk.incidents.burst import chain_of, window
     from desk.timeparse import local
 
     tz = incident.contract.timezone
@@ -167,16 +196,17 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident) -> None:
            f"{'业务中断' if ticket.kind == 'interruption' else '业务受损'}"
     if deadline is not None:
         text += f"，修复时限 {local(deadline, tz):%m-%d %H:%M}"
-    from desk.incidents.burst import burst_head, window
-
-    head = burst_head(incident)
-    if head is not None and head[0].id != incident.id and head[0].tickets:
+    chain = chain_of(incident.id, sorted(reads.nearby + ((incident.id, incident.reported_at),),
+                                         key=lambda p: (p[1], p[0])))
+    head_ticket = reads.burst_head_ticket.get(chain[0]) if chain else None
+    if chain and chain[0] != incident.id and head_ticket is not None:
         # 六.(六) counts outages: tell the engineer this call is likely one already reported.
         minutes = int(window().total_seconds() // 60)
-        text += f"；{minutes}分钟内同合同已有{head[1]}起报障，疑似同一故障，" \
-                f"首报工单{head[0].tickets[0].number}，请核实后合并"
-    for engineer in on_duty_engineers(incident.contract_id):
-        enqueue(engineer.phone, text, f"ticket:{ticket.id}:new:user:{engineer.id}")
+        text += f"；{minutes}分钟内同合同已有{len(chain) - 1}起报障，疑似同一故障，" \
+                f"首报工单{Ticket.format_number(head_ticket)}，请核实后合并"
+    for engineer_id, phone in reads.engineers:
+        # The key names this new ticket, so no earlier message can hold it.
+        enqueue(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}", fresh=True)
 
 
 def ticket_by_key(key: str) -> Ticket | None:
@@ -579,10 +609,11 @@ def file_fault(actor: Actor, *, unit: Unit, kind: str, description: str = "", lo
     uploads = check_uploads(uploads or [])
     if started_at is not None:
         _not_future(started_at, now, "started_at")
-    with transaction():
+    reads = intake_reads(unit, now)
+    with transaction(keep_loaded=True):
         ticket, _ = file_ticket(actor, unit=unit, kind=kind, channel="web", description=description,
                                 location=location, affected_cards=affected_cards, started_at=started_at,
-                                reported_at=now, reporter_id=actor.user_id)
+                                reported_at=now, reporter_id=actor.user_id, reads=reads)
         _attach(actor, ticket.incident, uploads, now)
     return ticket
 

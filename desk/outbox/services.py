@@ -13,18 +13,23 @@ from desk.models import OutboxMessage, User, utcnow
 from desk.models.outbox import OUTBOX_STATUSES
 
 
-def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms") -> OutboxMessage | None:
-    """Queue one message; a second call with the same key is a no-op (the event was processed before)."""
+def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
+            fresh: bool = False) -> OutboxMessage | None:
+    """Queue one message; a second call with the same key is a no-op (the event was processed before).
+
+    `fresh`: the key names a row created in this transaction, so no message can hold it yet (the
+    unique key still stands guard)."""
     if not in_transaction():
         raise RuntimeError("outbox messages are queued inside the transaction of their event")
     if not to:
         return None
     session = db.session
-    existing = session.execute(
-        select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    if not fresh:
+        existing = session.execute(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
     message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key)
     session.add(message)
     return message

@@ -19,6 +19,7 @@ from desk.reports.pdf_report import render_pdf
 from desk.reports.xlsx_report import render_xlsx
 from desk.sla.report import build_report
 from desk.sla.series import outage_series, strikes_timeline
+from desk.sla.timeutil import local_month
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -137,7 +138,10 @@ def mark_corrections(contract_id: int, instants: list[datetime]) -> None:
     from desk.sla.timeutil import months_between
 
     contract = db.session.get(Contract, contract_id)
-    months = months_between(min(instants), max(instants), contract.terms().tz)
+    tz = contract.terms().tz
+    months = months_between(min(instants), max(instants), tz)
+    if months[0] >= "%04d-%02d" % local_month(utcnow(), tz):
+        return  # a month is frozen only after it ends: this month and later have nothing to mark
     db.session.execute(
         FrozenReport.__table__.update()
         .where(FrozenReport.contract_id == contract_id, FrozenReport.month.in_(months),
