@@ -99,6 +99,8 @@ def _write_transaction(session: Session, keep_loaded: bool = False) -> Iterator[
             _immediate.reset(immediate_token)
         yield session
         _run_before_commit(session)
+        for work in session.info.pop(_AT_COMMIT, {}).values():
+            work()
         if keep_loaded:
             _commit_keeping_loaded(session)
         else:
@@ -108,6 +110,7 @@ def _write_transaction(session: Session, keep_loaded: bool = False) -> Iterator[
         raise
     finally:
         session.info.pop(_BEFORE_COMMIT, None)
+        session.info.pop(_AT_COMMIT, None)
         _depth.reset(depth_token)
 
 
@@ -149,6 +152,7 @@ def _take_turn(fd: int, timeout: float) -> None:
 
 
 _BEFORE_COMMIT = "desk.before_commit"
+_AT_COMMIT = "desk.at_commit"
 
 
 def before_commit(key: object, work: Callable[[], None]) -> None:
@@ -160,6 +164,14 @@ def before_commit(key: object, work: Callable[[], None]) -> None:
     if not in_transaction():
         raise RuntimeError("before_commit needs a transaction")
     db.session.info.setdefault(_BEFORE_COMMIT, {})[key] = work
+
+
+def at_commit(key: object, work: Callable[[], None]) -> None:
+    """Run `work` once as the transaction commits, after every before_commit work (which may still
+    add to what it writes): for the audit chain, linked last and locked only for the commit."""
+    if not in_transaction():
+        raise RuntimeError("at_commit needs a transaction")
+    db.session.info.setdefault(_AT_COMMIT, {})[key] = work
 
 
 def _run_before_commit(session: Session) -> None:

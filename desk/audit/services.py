@@ -8,15 +8,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session
 
-from desk.db import in_transaction, lock_for_chain
+from desk.db import at_commit, in_transaction, lock_for_chain
 from desk.extensions import db
 from desk.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6465736B  # "desk"
-_CHAIN_HEAD = "desk.audit.chain_head"  # session.info: (transaction, the entry it appended last)
+_COLUMNS = ("at", "actor_id", "actor_label", "contract_id", "incident_id", "entity", "entity_id", "action",
+            "before", "after", "prev_hash", "hash")
+_PENDING = "desk.audit.pending"  # session.info: (transaction, its entries not yet linked)
 
 
 @dataclass(frozen=True)
@@ -69,41 +72,66 @@ def entry_hash(prev_hash: str, at: datetime, actor_label: str, actor_id, contrac
 
 def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=None, incident_id=None,
            before: dict | None = None, after: dict | None = None, at: datetime | None = None) -> AuditEntry:
-    """Append one entry; must run inside the service's transaction so it commits with the change."""
+    """Append one entry; must run inside the service's transaction so it commits with the change.
+
+    The entry is linked into the chain as the transaction commits (see _link): the chain's lock
+    is then held for the inserts and the commit alone, not for the rest of the service's work.
+    """
     if not in_transaction():
         raise RuntimeError("audit entries are written inside a service transaction")
     session = db.session()  # the request's Session itself, not its scoped proxy
-    if any(not isinstance(obj, AuditEntry) for obj in session.new):
-        session.flush()  # ids of new rows are known before they are named in the log
-    prev = _chain_head(session)
     at = at or utcnow()
-    before, after = jsonable(before), jsonable(after)
-    entity_id = str(entity_id)
     entry = AuditEntry(
         at=at, actor_id=actor.user_id, actor_label=actor.label, contract_id=contract_id,
-        incident_id=incident_id, entity=entity, entity_id=entity_id, action=action,
-        before=before, after=after, prev_hash=prev,
-        hash=entry_hash(prev, at, actor.label, actor.user_id, contract_id, incident_id, entity,
-                        entity_id, action, before, after),
+        incident_id=incident_id, entity=entity, entity_id=str(entity_id), action=action,
+        before=jsonable(before), after=jsonable(after),
     )
-    session.add(entry)  # inserted by the next flush, with the transaction's other entries
-    session.info[_CHAIN_HEAD] = (session.get_transaction(), entry)
+    pending = session.info.get(_PENDING)
+    if pending is None or pending[0] is not session.get_transaction():
+        pending = session.info[_PENDING] = (session.get_transaction(), [])
+        at_commit(_PENDING, lambda: _link(session))
+    # With the savepoint it was recorded in (if any): should that roll back, the entry goes with it.
+    pending[1].append((session.get_nested_transaction() or session.get_transaction(), entry))
     return entry
 
 
-def _chain_head(session) -> str:
-    """The hash the next entry links to.
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session, previous_transaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
 
-    The first entry of a transaction takes the chain's lock and reads the head. The lock is held
-    until the commit, so within the same transaction the entry appended last is still the head:
-    a filing's second entry, or a batch's hundredth, needs neither the lock nor the read again.
+    def inside(transaction) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    pending[1][:] = [(t, entry) for t, entry in pending[1] if not inside(t)]
+
+
+def _link(session) -> None:
+    """Link the transaction's entries, in the order they were recorded, to the chain's head.
+
+    The lock serialises writers of the chain until the commit (on SQLite the write lock already
+    does): no two transactions can link to the same head.
     """
-    held = session.info.get(_CHAIN_HEAD)
-    if held is not None and held[0] is session.get_transaction() and held[1] in session:
-        return held[1].hash
+    pending = session.info.pop(_PENDING, None)
+    if pending is None or pending[0] is not session.get_transaction() or not pending[1]:
+        return
+    entries = [entry for _t, entry in pending[1]]
     lock_for_chain(session, _CHAIN_LOCK)
-    head = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    return head or GENESIS
+    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    rows = []
+    for entry in entries:
+        entry.prev_hash = prev
+        entry.hash = prev = entry_hash(prev, entry.at, entry.actor_label, entry.actor_id, entry.contract_id,
+                                       entry.incident_id, entry.entity, entry.entity_id, entry.action,
+                                       entry.before, entry.after)
+        rows.append({column: getattr(entry, column) for column in _COLUMNS})
+    # One executemany, in order (ids ascend as the chain runs); nothing reads the entries back here.
+    session.execute(insert(AuditEntry), rows)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from desk.db import before_commit, transaction
@@ -121,15 +121,19 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
     settled = {}
     if missing and not new:  # a new incident's keys name it: no earlier event can hold them
         settled = {e.key: e for e in session.execute(select(ClockEvent).where(ClockEvent.key.in_(missing))).scalars()}
+    rows = []
     for key in missing:
         kind, due_at, payload = wanted[key]
         notify = now - due_at <= notify_within
         event = settled.get(key)
         if event is None:
-            session.add(ClockEvent(key=key, contract_id=contract_id, incident_id=incident_id, kind=kind,
-                                   due_at=due_at, payload={**payload, "notify": notify}))
+            rows.append({"key": key, "contract_id": contract_id, "incident_id": incident_id, "kind": kind,
+                         "due_at": due_at, "status": "pending", "payload": {**payload, "notify": notify},
+                         "created_at": now})
         elif event.status == "cancelled":  # e.g. a disputed restoration: the clock runs again
             event.status, event.due_at, event.payload = "pending", due_at, {**payload, "notify": notify}
+    if rows:
+        session.execute(insert(ClockEvent), rows)  # one executemany; the unique key still stands guard
 
 
 def sync_incident(incident: Incident, *, new: bool = False) -> None:

@@ -40,8 +40,15 @@ class Contract(db.Model):
     units: Mapped[list[Unit]] = relationship(back_populates="contract", order_by="Unit.code")
 
     def terms(self) -> ContractTerms:
-        """The engine's view of this contract, rebuilt from the stored columns and clauses."""
-        return terms_from_mapping(self.as_mapping())
+        """The engine's view of this contract, rebuilt from the stored columns and clauses.
+
+        Parsed again only when they changed: a filing asks for them half a dozen times."""
+        mapping = self.as_mapping()
+        parsed = self.__dict__.get("_terms")
+        if parsed is None or parsed[0] != mapping:
+            parsed = (mapping, terms_from_mapping(mapping))
+            self.__dict__["_terms"] = parsed
+        return parsed[1]
 
     def as_mapping(self) -> dict:
         data = {

@@ -32,8 +32,8 @@ def test_entries_link_to_their_predecessor(contracts):
     assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:]))
 
 
-def test_an_entry_after_a_rolled_back_transaction_links_to_the_committed_head(contracts):
-    """Within a transaction the head is remembered; a rollback forgets it with the entries."""
+def test_a_transactions_entries_link_in_order_as_it_commits(contracts):
+    """Entries are linked to the head at the commit, in the order recorded; a rollback forgets them."""
     import pytest
 
     from desk.audit.services import record
@@ -42,11 +42,37 @@ def test_an_entry_after_a_rolled_back_transaction_links_to_the_committed_head(co
     head = db.session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     with pytest.raises(RuntimeError):
         with transaction():
-            first = record(Actor.system("test"), "test.first", "test", 1)
-            second = record(Actor.system("test"), "test.second", "test", 2)
-            assert (first.prev_hash, second.prev_hash) == (head, first.hash)
+            record(Actor.system("test"), "test.abandoned", "test", 1)
             raise RuntimeError("abandoned")
     with transaction():
-        third = record(Actor.system("test"), "test.third", "test", 3)
-    assert third.prev_hash == head
+        first = record(Actor.system("test"), "test.first", "test", 2)
+        second = record(Actor.system("test"), "test.second", "test", 3)
+        assert first.hash is None  # not linked before the commit
+    assert (first.prev_hash, second.prev_hash) == (head, first.hash)
+    stored = db.session.execute(select(AuditEntry.action, AuditEntry.prev_hash, AuditEntry.hash)
+                                .order_by(AuditEntry.id.desc()).limit(2)).all()
+    assert stored[::-1] == [("test.first", head, first.hash), ("test.second", first.hash, second.hash)]
+    assert not db.session.execute(select(AuditEntry).where(AuditEntry.action == "test.abandoned")).first()
+    assert verify_chain() is None
+
+
+def test_what_a_rolled_back_savepoint_recorded_is_not_in_the_chain(contracts):
+    """A savepoint (one clock event of a batch) that rolls back takes its entries with it."""
+    from desk.audit.services import record
+    from desk.db import transaction
+
+    with transaction() as session:
+        record(Actor.system("test"), "test.before", "test", 1)
+        try:
+            with session.begin_nested():
+                record(Actor.system("test"), "test.rolled_back", "test", 2)
+                raise RuntimeError("this event failed")
+        except RuntimeError:
+            pass
+        with session.begin_nested():
+            record(Actor.system("test"), "test.kept", "test", 3)
+        record(Actor.system("test"), "test.after", "test", 4)
+    actions = db.session.execute(select(AuditEntry.action).where(AuditEntry.entity == "test")
+                                 .order_by(AuditEntry.id)).scalars().all()
+    assert actions == ["test.before", "test.kept", "test.after"]
     assert verify_chain() is None
