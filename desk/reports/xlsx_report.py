@@ -114,20 +114,19 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
     ])
     kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
     # The month's bulk: written as text by Body, byte for byte what appending the cells would write.
-    body = Body(sheet.ws, HEADER_ROW + 1, [None, None, DATETIME, DATETIME, DATETIME, None, None, None,
-                                           INTEGER, HOURS, None, INTEGER, MONEY])
-    for i in report["incidents"]:
-        met = i["repair_deadline_met"]
-        body.append([
-            i["id"], i.get("external_id"),
-            local(i["reported_at"], tz), local(i["started_at"], tz), local(i["restored_at"], tz),
-            kinds.get(i["kind"], i["kind"]), causes.get(i["cause"], i["cause"]),
-            w["yes"] if i["cause_confirmed"] else w["no"],
-            i["affected_cards"], None if i["repair_hours"] is None else _money(i["repair_hours"]),
-            None if met is None else w["met"] if met else w["missed"],
-            i["strike_number"], _money(i["penalty"]),
-        ])
-    body.close()
+    with Body(sheet.ws, HEADER_ROW + 1, [None, None, DATETIME, DATETIME, DATETIME, None, None, None,
+                                         INTEGER, HOURS, None, INTEGER, MONEY]) as body:
+        for i in report["incidents"]:
+            met = i["repair_deadline_met"]
+            body.append([
+                i["id"], i.get("external_id"),
+                local(i["reported_at"], tz), local(i["started_at"], tz), local(i["restored_at"], tz),
+                kinds.get(i["kind"], i["kind"]), causes.get(i["cause"], i["cause"]),
+                w["yes"] if i["cause_confirmed"] else w["no"],
+                i["affected_cards"], None if i["repair_hours"] is None else _money(i["repair_hours"]),
+                None if met is None else w["met"] if met else w["missed"],
+                i["strike_number"], _money(i["penalty"]),
+            ])
 
     # 减免: each waived day (R4), then the period waiver (R5) and the total.
     sheet = _Sheet(book, w["sheet_waivers"], [14, 16, 12])

@@ -2,8 +2,8 @@
 
 openpyxl builds and serialises an ElementTree element for every cell, about 15 µs a cell, most of
 a 10,000-incident month's workbook. `Body` formats the common cells (numbers, naive datetimes under a
-date format, plain text, empty cells) as text and splices the rows into the sheet's file once
-openpyxl has written the sheet's heading rows and closed it. Everything openpyxl treats specially
+date format, plain text, empty cells) as text and streams the rows into the sheet's file, between
+the heading rows openpyxl has written and the sheet's end. Everything openpyxl treats specially
 (formulas, error codes, text with edge whitespace, empty, over-long or illegal text, any other type)
 goes through openpyxl's own cell writer, so the workbook holds exactly what `ws.append` would have
 written. tests/reports/test_xlsx_rows.py compares the two byte for byte.
@@ -27,7 +27,10 @@ _NUMBERS = (int, float, Decimal)  # exact types: a bool is an int, and openpyxl 
 
 
 class Body:
-    """Rows added after a write-only sheet's last appended row, in the given columns' number formats."""
+    """Rows added after a write-only sheet's last appended row, in the given columns' number formats.
+
+    Closes the sheet: set everything else on it first. Use as a context manager, or call close().
+    """
 
     def __init__(self, ws: WriteOnlyWorksheet, first_row: int, formats: list[str | None]):
         self.ws, self.row, self.formats = ws, first_row, formats
@@ -36,7 +39,18 @@ class Body:
         self.dates = [fmt is not None and is_date_format(fmt) and not ws.parent.iso_dates for fmt in formats]
         self.epoch = ws.parent.epoch
         self.texts: dict[str, str] = {}  # plain text → its cell after the reference; labels repeat
-        self.parts: list[str] = []
+        ws.close()  # openpyxl writes the rows so far, then "</sheetData>" and the sheet's end
+        path = ws._writer.out  # openpyxl's temporary file, zipped by book.save()
+        with open(path, "rb") as sheet:
+            head, self.tail = sheet.read().rsplit(b"</sheetData>", 1)  # text content has its "<" escaped
+        self.file = open(path, "wb")
+        self.file.write(head)
+
+    def __enter__(self) -> Body:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def append(self, values: list) -> None:
         if not self.styles:
@@ -62,19 +76,14 @@ class Body:
             else:
                 cells.append(self._openpyxl_cell(self.row, column, value))
         cells.append("</row>")
-        self.parts.append("".join(cells))
+        self.file.write("".join(cells).encode("utf-8", "xmlcharrefreplace"))  # as openpyxl's writer
         self.row += 1
 
     def close(self) -> None:
-        """Close the sheet and put the rows before its `</sheetData>`; the workbook is then saved as usual."""
-        self.ws.close()
-        path = self.ws._writer.out  # openpyxl's temporary file, zipped by book.save()
-        with open(path, "rb") as sheet:
-            head, tail = sheet.read().rsplit(b"</sheetData>", 1)  # text content has its "<" escaped
-        with open(path, "wb") as sheet:
-            sheet.write(head)
-            sheet.write("".join(self.parts).encode("utf-8", "xmlcharrefreplace"))  # as openpyxl's writer
-            sheet.write(b"</sheetData>" + tail)
+        """End the sheet; the workbook is then saved as usual."""
+        if not self.file.closed:
+            self.file.write(b"</sheetData>" + self.tail)
+            self.file.close()
 
     def _register_styles(self) -> None:
         # The first row's formats join the workbook's style table in the order openpyxl would add them.

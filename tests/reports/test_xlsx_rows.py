@@ -34,10 +34,9 @@ def workbook_parts(rows: list[list], fast: bool) -> dict[str, bytes]:
     for _ in range(HEADER_ROW):
         ws.append(["head"])
     if fast:
-        body = Body(ws, HEADER_ROW + 1, FORMATS)
-        for row in rows:
-            body.append(row)
-        body.close()
+        with Body(ws, HEADER_ROW + 1, FORMATS) as body:
+            for row in rows:
+                body.append(row)
     else:
         for row in rows:
             cells = []
@@ -60,11 +59,11 @@ def test_body_writes_what_openpyxl_writes():
 
 def test_body_refuses_what_openpyxl_refuses():
     book = Workbook(write_only=True)
-    body = Body(book.create_sheet("s"), 1, [None])
-    with pytest.raises(IllegalCharacterError):
-        body.append(["bell\x07"])
-    with pytest.raises(TypeError):  # Excel has no time zones
-        body.append([datetime(2025, 7, 1, tzinfo=timezone.utc)])
+    with Body(book.create_sheet("s"), 1, [None]) as body:
+        with pytest.raises(IllegalCharacterError):
+            body.append(["bell\x07"])
+        with pytest.raises(TypeError):  # Excel has no time zones
+            body.append([datetime(2025, 7, 1, tzinfo=timezone.utc)])
 
 
 def test_the_months_incidents_read_back_cell_by_cell():
