@@ -2,7 +2,8 @@
 
 Numbers are number cells (0.00 formats), times are datetime cells in the contract's local time
 (naive, the time zone written above the header), so that a contract manager can sum and filter.
-Written in openpyxl's write-only mode: rows stream out, a 10,000-incident month stays small.
+Written in openpyxl's write-only mode: rows stream out, a 10,000-incident month stays small. The
+incident rows, nearly all of the cells, are written as text by xlsx_rows.Body (the same bytes).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from desk.reports.labels import CAUSES, KINDS, TOTALS, clause_of, local, words
 from desk.reports.meta import ReportMeta
+from desk.reports.xlsx_rows import Body
 
 HEADER_ROW = 4  # rows 1–3: title, time zone, blank
 MONEY, HOURS, INTEGER, DATETIME, DATE = "#,##0.00", "0.00", "0", "yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd"
@@ -111,19 +113,20 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
         f'{w["deadline"]} {clause_r1}'.strip(), w["strike_number"], f'{w["penalty"]} {clause_r2}'.strip(),
     ])
     kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
-    for i in report["incidents"]:
-        met = i["repair_deadline_met"]
-        sheet.ws.append([
-            sheet.cell(i["id"]), sheet.cell(i.get("external_id")),
-            sheet.cell(local(i["reported_at"], tz), DATETIME), sheet.cell(local(i["started_at"], tz), DATETIME),
-            sheet.cell(local(i["restored_at"], tz), DATETIME),
-            sheet.cell(kinds.get(i["kind"], i["kind"])), sheet.cell(causes.get(i["cause"], i["cause"])),
-            sheet.cell(w["yes"] if i["cause_confirmed"] else w["no"]),
-            sheet.cell(i["affected_cards"], INTEGER),
-            sheet.cell(None if i["repair_hours"] is None else _money(i["repair_hours"]), HOURS),
-            sheet.cell(None if met is None else w["met"] if met else w["missed"]),
-            sheet.cell(i["strike_number"], INTEGER), sheet.cell(_money(i["penalty"]), MONEY),
-        ])
+    # The month's bulk: written as text by Body, byte for byte what appending the cells would write.
+    with Body(sheet.ws, HEADER_ROW + 1, [None, None, DATETIME, DATETIME, DATETIME, None, None, None,
+                                         INTEGER, HOURS, None, INTEGER, MONEY]) as body:
+        for i in report["incidents"]:
+            met = i["repair_deadline_met"]
+            body.append([
+                i["id"], i.get("external_id"),
+                local(i["reported_at"], tz), local(i["started_at"], tz), local(i["restored_at"], tz),
+                kinds.get(i["kind"], i["kind"]), causes.get(i["cause"], i["cause"]),
+                w["yes"] if i["cause_confirmed"] else w["no"],
+                i["affected_cards"], None if i["repair_hours"] is None else _money(i["repair_hours"]),
+                None if met is None else w["met"] if met else w["missed"],
+                i["strike_number"], _money(i["penalty"]),
+            ])
 
     # 减免: each waived day (R4), then the period waiver (R5) and the total.
     sheet = _Sheet(book, w["sheet_waivers"], [14, 16, 12])
