@@ -16,7 +16,7 @@ from desk.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6465736B  # "desk"
-_CHAIN_HEAD = "desk.audit.chain_head"  # session.info: (transaction, the entry it appended last)
+_CHAIN_HEAD = "desk.audit.chain_head"  # session.info: (transaction, its last entry or None, head hash)
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,19 @@ def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=Non
     )
     session.add(entry)
     session.flush()
-    session.info[_CHAIN_HEAD] = (session.get_transaction(), entry)
+    session.info[_CHAIN_HEAD] = (session.get_transaction(), entry, entry.hash)
     return entry
+
+
+def hold_chain() -> None:
+    """Take the chain's lock now, before the caller locks anything else, and read its head.
+
+    For a transaction that will append many entries (a batch of the clock's events): it then waits
+    for the chain before it holds any row a filing may wait for. The lock is held until the commit.
+    """
+    if not in_transaction():
+        raise RuntimeError("the audit chain is held inside a service transaction")
+    _chain_head(db.session())
 
 
 def _chain_head(session) -> str:
@@ -97,13 +108,15 @@ def _chain_head(session) -> str:
     The first entry of a transaction takes the chain's lock and reads the head. The lock is held
     until the commit, so within the same transaction the entry appended last is still the head:
     a filing's second entry, or a batch's hundredth, needs neither the lock nor the read again.
+    An entry rolled back with its savepoint has left the session: the head is read again.
     """
     held = session.info.get(_CHAIN_HEAD)
-    if held is not None and held[0] is session.get_transaction() and held[1] in session:
-        return held[1].hash
+    if held is not None and held[0] is session.get_transaction() and (held[1] is None or held[1] in session):
+        return held[2]
     lock_for_chain(session, _CHAIN_LOCK)
-    head = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    return head or GENESIS
+    head = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    session.info[_CHAIN_HEAD] = (session.get_transaction(), None, head)
+    return head
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Contracts, their clauses, the police units they serve and the payment ledger."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Iterator
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, JSON
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +13,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from desk.extensions import db
 from desk.models.types import Money, UTCDateTime, utcnow
 from desk.sla.terms import ContractTerms, terms_from_mapping
+
+_held_terms: ContextVar[dict[int, ContractTerms] | None] = ContextVar("desk_held_terms", default=None)
+
+
+@contextmanager
+def terms_held() -> Iterator[None]:
+    """Within: each contract's terms are built once, for work that reads many events of a few
+    contracts and changes no clause (a batch of the clock's events)."""
+    token = _held_terms.set({})
+    try:
+        yield
+    finally:
+        _held_terms.reset(token)
 
 
 class Contract(db.Model):
@@ -41,7 +57,12 @@ class Contract(db.Model):
 
     def terms(self) -> ContractTerms:
         """The engine's view of this contract, rebuilt from the stored columns and clauses."""
-        return terms_from_mapping(self.as_mapping())
+        held = _held_terms.get()
+        if held is None:
+            return terms_from_mapping(self.as_mapping())
+        if self.id not in held:
+            held[self.id] = terms_from_mapping(self.as_mapping())
+        return held[self.id]
 
     def as_mapping(self) -> dict:
         data = {

@@ -13,21 +13,30 @@ from desk.models import OutboxMessage, User, utcnow
 from desk.models.outbox import OUTBOX_STATUSES
 
 
-def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms") -> OutboxMessage | None:
-    """Queue one message; a second call with the same key is a no-op (the event was processed before)."""
+def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
+            known_new: bool = False) -> OutboxMessage | None:
+    """Queue one message; a second call with the same key is a no-op (the event was processed before).
+
+    `known_new`: the caller has already looked for the key in this transaction and not found it
+    (the clock looks up a whole batch's keys in one query); the unique key still guards.
+    """
     if not in_transaction():
         raise RuntimeError("outbox messages are queued inside the transaction of their event")
     if not to:
         return None
     session = db.session
-    existing = session.execute(
-        select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    if not known_new:
+        existing = session.execute(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
     message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key)
     session.add(message)
     return message
+
+
+ON_DUTY_ROLES = ("carrier_engineer", "carrier_manager")
 
 
 def on_duty_engineers(contract_id: int) -> list[User]:
@@ -39,7 +48,7 @@ def on_duty_engineers(contract_id: int) -> list[User]:
             .join(user_contract, user_contract.c.user_id == User.id)
             .where(
                 user_contract.c.contract_id == contract_id,
-                User.role.in_(("carrier_engineer", "carrier_manager")),
+                User.role.in_(ON_DUTY_ROLES),
                 User.on_duty.is_(True),
                 User.active.is_(True),
             )
