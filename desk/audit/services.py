@@ -68,12 +68,18 @@ def entry_hash(prev_hash: str, at: datetime, actor_label: str, actor_id, contrac
 
 
 def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=None, incident_id=None,
-           before: dict | None = None, after: dict | None = None, at: datetime | None = None) -> AuditEntry:
-    """Append one entry; must run inside the service's transaction so it commits with the change."""
+           before: dict | None = None, after: dict | None = None, at: datetime | None = None,
+           flush: bool = True) -> AuditEntry:
+    """Append one entry; must run inside the service's transaction so it commits with the change.
+
+    flush=False leaves the entry (and the caller's changes) to the caller's next flush, which then
+    writes many entries in one statement (a batch of the clock's events); its id is unknown until then.
+    """
     if not in_transaction():
         raise RuntimeError("audit entries are written inside a service transaction")
     session = db.session()  # the request's Session itself, not its scoped proxy
-    session.flush()  # ids of new rows are known before they are named in the log
+    if flush:
+        session.flush()  # ids of new rows are known before they are named in the log
     prev = _chain_head(session)
     at = at or utcnow()
     before, after = jsonable(before), jsonable(after)
@@ -86,7 +92,8 @@ def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=Non
                         entity_id, action, before, after),
     )
     session.add(entry)
-    session.flush()
+    if flush:
+        session.flush()
     session.info[_CHAIN_HEAD] = (session.get_transaction(), entry, entry.hash)
     return entry
 

@@ -235,8 +235,10 @@ def claim(event_ids: list[int], now: datetime) -> list[ClockEvent]:
     ).scalars())
 
 
-def _record(event: ClockEvent, batch: Batch) -> str:
-    """Record one claimed event with its audit entry and messages; "recorded" or "cancelled"."""
+def _record(event: ClockEvent, batch: Batch, flush: bool = True) -> str:
+    """Record one claimed event with its audit entry and messages; "recorded" or "cancelled".
+
+    flush=False leaves the writes to the batch's savepoint, which writes them all at its end."""
     from desk.clock.events import still_wanted
     from desk.incidents.services import incident_snapshot
 
@@ -257,12 +259,14 @@ def _record(event: ClockEvent, batch: Batch) -> str:
         event.payload = {**event.payload, **outcome}
     record(CLOCK, f"clock.{event.kind}", entity, entity_id, contract_id=event.contract_id,
            incident_id=event.incident_id, after={"event": event.key, **event.payload, **subject},
-           at=event.due_at)
+           at=event.due_at, flush=flush)
     return "recorded"
 
 
 def record_batch(event_ids: list[int], now: datetime) -> list[str]:
-    """Record a batch of due events in one transaction, each in its own savepoint.
+    """Record a batch of due events in one transaction: first all in one savepoint; if any of them
+    fails, that savepoint is rolled back and the events are recorded again one by one, each in its
+    own savepoint.
 
     Returns the outcome of each event that committed ("recorded" or "cancelled"); an event that
     failed is logged, left pending, and retried by the next tick.
@@ -276,6 +280,14 @@ def record_batch(event_ids: list[int], now: datetime) -> list[str]:
         if not events:
             return []
         batch = Batch(session, events)
+        try:
+            # Most batches fail nowhere. Their writes (status changes, audit entries, messages) then go
+            # in a few statements at the savepoint's end, not five round trips an event.
+            with session.begin_nested():
+                return [_record(event, batch, flush=False) for event in events]
+        except Exception:
+            # Nothing of the batch is written now; the loop below finds and isolates what failed.
+            log.info("clock: a batch of %s events failed whole; recording them one by one", len(events))
         outcomes = []
         for event in events:
             try:

@@ -40,6 +40,7 @@ def test_crash_between_recording_and_notifying_then_recovery(world, monkeypatch)
     assert count(AuditEntry, AuditEntry.action.like("clock.%")) == due
     keys = db.session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
     assert len(keys) > queued and len(keys) == len(set(keys))
+    assert verify_chain() is None  # a batch's entries, written in one statement, link in id order
 
 
 def _failing_on(key_part: str, calls: list, twice: bool = False):
