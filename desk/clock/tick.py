@@ -2,19 +2,20 @@
 
 Each event is recorded together with its audit entry and its outbox messages, at the instant it
 was due (not the instant the tick ran), so a tick after downtime catches up without skipping or
-doubling anything. The due events are recorded in batches (BATCH), one transaction each, and each
-event inside the batch in a savepoint of its own:
+doubling anything. The due events are recorded in batches (BATCH), one transaction each. A batch
+is first written in one savepoint; if anything in it fails, that savepoint is rolled back and the
+events are recorded again one by one, each in a savepoint of its own. So, as issue #5 asks:
 
-- an event's status change, audit entry and messages still commit together or not at all: they are
-  written in its savepoint, and only the batch's commit makes any of them visible;
-- a failure on one event (a unique key taken, a bug in a handler) rolls back its savepoint alone:
-  it is logged, stays pending with nothing of it written, and the rest of the batch commits;
-- a crash before the commit loses the whole batch, uncommitted: every event of it is still pending,
-  with nothing written, and the next tick records each once.
+- an event's status change, audit entry and messages commit together or not at all: they are
+  written in the same savepoint, and only the batch's commit makes any of them visible;
+- a failure on one event (a unique key taken, a bug in a handler) rolls back its own savepoint
+  alone: it is logged, stays pending with nothing of it written, and the rest of the batch commits;
+- a crash before the commit loses the batch's uncommitted work only: every event of it is still
+  pending, with nothing written, and the next tick records each once.
 
-A batch claims its rows (FOR UPDATE SKIP LOCKED on PostgreSQL), so a second scheduler takes other
-rows or none, and reads what its events need in a few queries instead of a dozen per event. The
-outbox dispatcher sends what a committed batch queued.
+A batch takes the audit chain's lock, then claims its rows (FOR UPDATE SKIP LOCKED on PostgreSQL),
+so a second scheduler takes other rows or none, and reads what its events need in a few queries
+instead of a dozen an event. The outbox dispatcher sends what a committed batch queued.
 """
 from __future__ import annotations
 
