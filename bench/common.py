@@ -18,7 +18,10 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 # Scratch databases on the PostgreSQL server are all named bench_*; nothing else is touched.
-PG_PREFIX = "bench_"
+# BENCH_PG_PREFIX (say bench_mine_) keeps two benches on one server from dropping each other's.
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "bench_")
+if not PG_PREFIX.startswith("bench_"):
+    raise SystemExit("BENCH_PG_PREFIX must start with bench_")
 
 
 class BenchError(RuntimeError):

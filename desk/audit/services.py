@@ -95,6 +95,14 @@ def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=Non
     return entry
 
 
+def hold_chain() -> None:
+    """Take the chain's lock now, before the caller locks any row, and hold it until the commit:
+    for a transaction that locks rows a filing may wait for (a batch of the clock's events)."""
+    if not in_transaction():
+        raise RuntimeError("the audit chain is held inside a service transaction")
+    lock_for_chain(db.session(), _CHAIN_LOCK)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session, previous_transaction) -> None:
     pending = session.info.get(_PENDING)

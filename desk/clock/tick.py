@@ -1,9 +1,21 @@
 """One tick of the SLA clock: record every pending event that has come due, each exactly once.
 
-Each event is recorded in its own transaction together with its audit entry and its outbox
-messages, at the instant it was due (not the instant the tick ran), so a tick after downtime
-catches up without skipping or doubling anything. A crash inside that transaction leaves the
-event pending for the next tick; the outbox dispatcher sends what a committed one queued.
+Each event is recorded together with its audit entry and its outbox messages, at the instant it
+was due (not the instant the tick ran), so a tick after downtime catches up without skipping or
+doubling anything. The due events are recorded in batches (BATCH), one transaction each. A batch
+is first written in one savepoint; if anything in it fails, that savepoint is rolled back and the
+events are recorded again one by one, each in a savepoint of its own. So, as issue #5 asks:
+
+- an event's status change, audit entry and messages commit together or not at all: they are
+  written in the same savepoint, and only the batch's commit makes any of them visible;
+- a failure on one event (a unique key taken, a bug in a handler) rolls back its own savepoint
+  alone: it is logged, stays pending with nothing of it written, and the rest of the batch commits;
+- a crash before the commit loses the batch's uncommitted work only: every event of it is still
+  pending, with nothing written, and the next tick records each once.
+
+A batch takes the audit chain's lock, then claims its rows (FOR UPDATE SKIP LOCKED on PostgreSQL),
+so a second scheduler takes other rows or none, and reads what its events need in a few queries
+instead of a dozen an event. The outbox dispatcher sends what a committed batch queued.
 """
 from __future__ import annotations
 
@@ -15,18 +27,22 @@ from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from desk.audit.services import Actor, record
+from desk.audit.services import Actor, hold_chain, record
 from desk.incidents.services import first_ticket_number
 from desk.db import transaction
 from desk.extensions import db
-from desk.models import ClockEvent, Contract, Incident, User
+from desk.models import ClockEvent, Contract, Incident, OutboxMessage, User
 from desk.models.users import user_contract
-from desk.outbox.services import enqueue, on_duty_engineers
+from desk.outbox.services import ON_DUTY_ROLES, enqueue
 from desk.timeparse import local
 
 CLOCK = Actor.system("clock")
 log = logging.getLogger("desk.clock")
+# Events recorded in one transaction. A batch holds the audit chain's lock (and, on SQLite, the
+# write lock) until it commits: 100 events take a few tens of milliseconds.
+BATCH = 100
 CAUSE_WORDS = {"carrier": "乙方原因", "undetermined": "原因未定", "third_party": "第三方原因（未及时处理）",
                "planned_maintenance": "计划维护（通知不足）"}
 
@@ -45,27 +61,57 @@ def due_event_ids(now: datetime, limit: int) -> list[int]:
     ).scalars())
 
 
-def contract_people(contract_id: int, roles: tuple[str, ...]) -> list[User]:
-    return list(db.session.execute(
-        select(User).join(user_contract, user_contract.c.user_id == User.id)
-        .where(user_contract.c.contract_id == contract_id, User.role.in_(roles), User.active.is_(True))
-        .order_by(User.id)
-    ).scalars())
+class Batch:
+    """What a batch's events need, read once: their contracts with clauses, their incidents with
+    tickets, the contracts' active people, and which of the messages they may queue exist already."""
+
+    def __init__(self, session: Session, events: list[ClockEvent]) -> None:
+        contract_ids = {e.contract_id for e in events}
+        incident_ids = {e.incident_id for e in events if e.incident_id is not None}
+        # Loaded into the session: incident.contract and session.get() then find them without a query.
+        self.contracts = {c.id: c for c in session.execute(
+            select(Contract).where(Contract.id.in_(contract_ids)).options(selectinload(Contract.clauses))
+        ).scalars()}
+        self.incidents = {i.id: i for i in session.execute(
+            select(Incident).where(Incident.id.in_(incident_ids)).options(
+                selectinload(Incident.tickets), joinedload(Incident.assigned_engineer),
+                joinedload(Incident.maintenance_notice))
+        ).scalars()} if incident_ids else {}
+        self._people: dict[int, list[User]] = {}
+        for contract_id, user in session.execute(
+                select(user_contract.c.contract_id, User).join(user_contract, user_contract.c.user_id == User.id)
+                .where(user_contract.c.contract_id.in_(contract_ids), User.active.is_(True)).order_by(User.id)):
+            self._people.setdefault(contract_id, []).append(user)
+        keys = set()
+        for event in events:
+            incident = self.incidents.get(event.incident_id)
+            engineer = [incident.assigned_engineer] if incident is not None and incident.assigned_engineer else []
+            keys.update(f"{event.key}:user:{u.id}" for u in self._people.get(event.contract_id, []) + engineer)
+        queued = set(session.execute(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))).scalars()) if keys else set()
+        # Messages known not to be queued yet: enqueue need not look for them one by one.
+        self.unqueued = keys - queued
+
+    def people(self, contract_id: int, roles: tuple[str, ...]) -> list[User]:
+        return [u for u in self._people.get(contract_id, []) if u.role in roles]
+
+    def both_managers(self, contract_id: int) -> list[User]:
+        """The contract managers of both sides: the carrier's and the police's."""
+        return self.people(contract_id, ("carrier_manager", "unit_manager"))
+
+    def on_duty_engineers(self, contract_id: int) -> list[User]:
+        return [u for u in self.people(contract_id, ON_DUTY_ROLES) if u.on_duty]
 
 
-def both_managers(contract_id: int) -> list[User]:
-    """The contract managers of both sides: the carrier's and the police's."""
-    return contract_people(contract_id, ("carrier_manager", "unit_manager"))
-
-
-def _send(event: ClockEvent, people: list[User], text: str) -> None:
+def _send(event: ClockEvent, people: list[User], text: str, batch: Batch) -> None:
     if not (event.payload or {}).get("notify", True):
         return  # learned long after it was due: recorded, not announced (see events.DEFAULT_NOTIFY_WITHIN)
     seen = set()
     for person in people:
         if person.id not in seen:
             seen.add(person.id)
-            enqueue(person.phone, text, f"{event.key}:user:{person.id}")
+            key = f"{event.key}:user:{person.id}"
+            enqueue(person.phone, text, key, fresh=key in batch.unqueued)
 
 
 def _when(at: datetime | str, contract: Contract) -> str:
@@ -73,24 +119,24 @@ def _when(at: datetime | str, contract: Contract) -> str:
     return f"{local(at, contract.timezone):%m-%d %H:%M}"
 
 
-def _on_deadline_warning(event: ClockEvent, incident: Incident) -> dict:
+def _on_deadline_warning(event: ClockEvent, incident: Incident, batch: Batch) -> dict:
     minutes = event.payload["minutes_left"]
     text = f"【预警】工单{first_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
            f"（{_when(event.payload['deadline'], incident.contract)}，四.(三)）"
     engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
-    _send(event, engineer + contract_people(incident.contract_id, ("carrier_manager",)), text)
+    _send(event, engineer + batch.people(incident.contract_id, ("carrier_manager",)), text, batch)
     return {}
 
 
-def _on_deadline_breach(event: ClockEvent, incident: Incident) -> dict:
+def _on_deadline_breach(event: ClockEvent, incident: Incident, batch: Batch) -> dict:
     text = f"【超时】工单{first_ticket_number(incident)} 已超过修复时限 {_when(event.due_at, incident.contract)}（四.(三)）"
     engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
     # Both sides: the carrier's engineer and manager, the police unit's contract managers.
-    _send(event, engineer + both_managers(incident.contract_id), text)
+    _send(event, engineer + batch.both_managers(incident.contract_id), text, batch)
     return {}
 
 
-def _on_strike(event: ClockEvent, incident: Incident) -> dict:
+def _on_strike(event: ClockEvent, incident: Incident, batch: Batch) -> dict:
     """R2: announce the strike with its number and penalty; at R3's threshold, the termination right."""
     from desk.reports.services import incident_facts, payment_facts
     from desk.sla.report import counted_incidents
@@ -108,15 +154,15 @@ def _on_strike(event: ClockEvent, incident: Incident) -> dict:
            f"（{CAUSE_WORDS.get(incident.cause, incident.cause)}），违约金{penalty}元（六.(六)）"
     if not incident.cause_confirmed:
         text += "，原因待双方确认"
-    _send(event, both_managers(contract.id), text)
+    _send(event, batch.both_managers(contract.id), text, batch)
     clause = terms.strike_termination
     if clause is not None and number is not None and len(numbers) >= clause.threshold:
         _raise_termination_right(event, contract, len(numbers), termination_right(
-            terms, len(numbers), payment_facts(contract, as_of), as_of))
+            terms, len(numbers), payment_facts(contract, as_of), as_of), batch)
     return {"strike_number": number, "penalty": str(penalty)}
 
 
-def _raise_termination_right(strike: ClockEvent, contract: Contract, strikes: int, right) -> None:
+def _raise_termination_right(strike: ClockEvent, contract: Contract, strikes: int, right, batch: Batch) -> None:
     """R3: raised once, at the strike that reaches the threshold; the desk never terminates by itself."""
     key = f"contract:{contract.id}:termination_right"
     if db.session.execute(select(ClockEvent.id).where(ClockEvent.key == key)).scalar() is not None:
@@ -131,10 +177,10 @@ def _raise_termination_right(strike: ClockEvent, contract: Contract, strikes: in
            after=event.payload, at=strike.due_at)
     text = f"【解约权】合同{contract.code} 已达{strikes}次违约，甲方有权解除合同：退还已付费用{right.refund}元，" \
            f"另付违约金{right.penalty}元（六.(六)）。是否行使由甲方决定并在平台记录。"
-    _send(event, both_managers(contract.id), text)
+    _send(event, batch.both_managers(contract.id), text, batch)
 
 
-def _on_outage_threshold(event: ClockEvent, contract: Contract) -> dict:
+def _on_outage_threshold(event: ClockEvent, contract: Contract, batch: Batch) -> dict:
     """R4 / R5 (6.3): the moment an interruption or the month's outage reaches a waiver threshold."""
     terms = contract.terms()
     p = event.payload
@@ -149,60 +195,114 @@ def _on_outage_threshold(event: ClockEvent, contract: Contract) -> dict:
         tail = "，中断期间服务费减免（6.3）" if event.kind.endswith("reached") else \
             f"，达到{threshold}小时将减免中断期间服务费（6.3）"
     tag = "【减免】" if event.kind.endswith("reached") else "【预警】"
-    _send(event, both_managers(contract.id) + on_duty_engineers(contract.id), tag + head + tail)
+    _send(event, batch.both_managers(contract.id) + batch.on_duty_engineers(contract.id), tag + head + tail, batch)
     return {}
 
 
-def _on_freeze(event: ClockEvent, contract: Contract) -> dict:
+def _on_freeze(event: ClockEvent, contract: Contract, batch: Batch) -> dict:
     from desk.clock.month_end import freeze_month
 
     frozen = freeze_month(contract, event.payload["month"])
     text = f"【月报】合同{contract.code} {frozen.month} SLA月报已定稿，可下载签字（校验码 {frozen.report_hash[:12]}）"
-    _send(event, both_managers(contract.id), text)
+    _send(event, batch.both_managers(contract.id), text, batch)
     return {"report_hash": frozen.report_hash}
 
 
-INCIDENT_HANDLERS: dict[str, Callable[[ClockEvent, Incident], dict]] = {
+INCIDENT_HANDLERS: dict[str, Callable[[ClockEvent, Incident, Batch], dict]] = {
     "repair_deadline_warning": _on_deadline_warning,
     "repair_deadline_breach": _on_deadline_breach,
     "strike": _on_strike,
 }
-CONTRACT_HANDLERS: dict[str, Callable[[ClockEvent, Contract], dict]] = {
+CONTRACT_HANDLERS: dict[str, Callable[[ClockEvent, Contract, Batch], dict]] = {
     "day_waiver_warning": _on_outage_threshold, "day_waiver_reached": _on_outage_threshold,
     "period_waiver_warning": _on_outage_threshold, "period_waiver_reached": _on_outage_threshold,
     "report_freeze": _on_freeze,
 }
 
 
-def record_event(event_id: int, now: datetime) -> str:
-    """Record one event; returns "recorded", "cancelled" or "skipped" (already settled elsewhere)."""
+def claim(event_ids: list[int], now: datetime) -> list[ClockEvent]:
+    """The batch's events still pending and due, locked until the commit, oldest first.
+
+    PostgreSQL: SKIP LOCKED leaves rows another scheduler is recording to it (they are not pending
+    any more once it commits, or pending again for the next tick if it fails); a row it recorded
+    before this statement is read as it committed it. SQLite: the write lock already serialises.
+    """
+    return list(db.session.execute(
+        select(ClockEvent).where(ClockEvent.id.in_(event_ids), ClockEvent.status == "pending",
+                                 ClockEvent.due_at <= now)
+        .order_by(ClockEvent.due_at, ClockEvent.id).with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).scalars())
+
+
+def _record(event: ClockEvent, batch: Batch) -> str:
+    """Record one claimed event with its audit entry and messages; "recorded" or "cancelled"."""
     from desk.clock.events import still_wanted
     from desk.incidents.services import incident_snapshot
 
+    if not still_wanted(event):
+        event.status = "cancelled"
+        return "cancelled"
+    event.status, event.recorded_at = "recorded", event.due_at
+    if event.incident_id is not None:
+        incident = batch.incidents[event.incident_id]
+        outcome = INCIDENT_HANDLERS[event.kind](event, incident, batch)
+        subject = {"incident": incident_snapshot(incident)}
+        entity, entity_id = "incident", incident.id
+    else:
+        contract = batch.contracts[event.contract_id]
+        outcome = CONTRACT_HANDLERS[event.kind](event, contract, batch)
+        subject, entity, entity_id = {}, "contract", contract.id
+    if outcome:
+        event.payload = {**event.payload, **outcome}
+    record(CLOCK, f"clock.{event.kind}", entity, entity_id, contract_id=event.contract_id,
+           incident_id=event.incident_id, after={"event": event.key, **event.payload, **subject},
+           at=event.due_at)
+    return "recorded"
+
+
+def record_batch(event_ids: list[int], now: datetime) -> list[str]:
+    """Record a batch of due events in one transaction: first all in one savepoint; if any of them
+    fails, that savepoint is rolled back and the events are recorded again one by one, each in its
+    own savepoint.
+
+    Returns the outcome of each event that committed ("recorded" or "cancelled"); an event that
+    failed is logged, left pending, and retried by the next tick.
+    """
     with transaction() as session:
-        # FOR UPDATE: a second scheduler reaching the same row waits, then sees it settled.
-        event = session.get(ClockEvent, event_id, with_for_update=True, populate_existing=True)
-        if event is None or event.status != "pending" or event.due_at > now:
-            return "skipped"
-        if not still_wanted(event):
-            event.status = "cancelled"
-            return "cancelled"
-        event.status, event.recorded_at = "recorded", event.due_at
-        if event.incident_id is not None:
-            incident = session.get(Incident, event.incident_id)
-            outcome = INCIDENT_HANDLERS[event.kind](event, incident)
-            subject = {"incident": incident_snapshot(incident)}
-            entity, entity_id = "incident", incident.id
-        else:
-            contract = session.get(Contract, event.contract_id)
-            outcome = CONTRACT_HANDLERS[event.kind](event, contract)
-            subject, entity, entity_id = {}, "contract", contract.id
-        if outcome:
-            event.payload = {**event.payload, **outcome}
-        record(CLOCK, f"clock.{event.kind}", entity, entity_id, contract_id=event.contract_id,
-               incident_id=event.incident_id, after={"event": event.key, **event.payload, **subject},
-               at=event.due_at)
-        return "recorded"
+        # The chain's lock first, before any row: the batch then never holds a row while it waits
+        # for a filing that holds the chain, and a second scheduler's batch waits here for this
+        # one's commit, then finds what it recorded settled.
+        hold_chain()
+        events = claim(event_ids, now)
+        if not events:
+            return []
+        batch = Batch(session, events)
+        try:
+            # Most batches fail nowhere. Their writes (status changes, audit entries, messages) then go
+            # in a few statements at the savepoint's end, not five round trips an event.
+            with session.begin_nested():
+                return [_record(event, batch) for event in events]
+        except Exception:
+            # Nothing of the batch is written now; the loop below finds and isolates what failed.
+            log.info("clock: a batch of %s events failed whole; recording them one by one", len(events))
+        outcomes = []
+        for event in events:
+            try:
+                with session.begin_nested():
+                    outcome = _record(event, batch)
+            except IntegrityError:
+                # Another scheduler wrote the same unique row (a termination right, a message) first;
+                # this event's savepoint rolled back whole and the next tick settles it.
+                log.warning("clock: event %s collided with another scheduler; retried next tick", event.id)
+                continue
+            except Exception:
+                # A bug or a failure while recording rolled this event's savepoint back whole: it stays
+                # pending with nothing of it written, and is retried next tick. The others go on.
+                log.exception("clock: event %s not recorded; retried next tick", event.id)
+                continue
+            outcomes.append(outcome)
+    return outcomes
 
 
 def tick(now: datetime, limit: int = 500) -> TickResult:
@@ -210,19 +310,15 @@ def tick(now: datetime, limit: int = 500) -> TickResult:
 
     resync_contracts(now)
     recorded = cancelled = 0
-    for event_id in due_event_ids(now, limit):
+    due = due_event_ids(now, limit)
+    for start in range(0, len(due), BATCH):
         try:
-            outcome = record_event(event_id, now)
-        except IntegrityError:
-            # Another scheduler wrote the same unique row (a termination right, a message) first;
-            # this event's transaction rolled back whole and the next tick settles it.
-            log.warning("clock: event %s collided with another scheduler; retried next tick", event_id)
-            continue
+            outcomes = record_batch(due[start:start + BATCH], now)
         except Exception:
-            # A crash while recording (the database gone, a bug) rolled the event back whole: it stays
-            # pending with nothing of it written, and is retried next tick. The others go on.
-            log.exception("clock: event %s not recorded; retried next tick", event_id)
+            # The batch's transaction failed as a whole (the database gone, the commit refused): nothing
+            # of it was committed, its events stay pending, and the next tick records each once.
+            log.exception("clock: a batch of %s events not recorded; retried next tick", len(due[start:start + BATCH]))
             continue
-        recorded += outcome == "recorded"
-        cancelled += outcome == "cancelled"
+        recorded += outcomes.count("recorded")
+        cancelled += outcomes.count("cancelled")
     return TickResult(recorded, cancelled)

@@ -17,8 +17,9 @@ def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
             fresh: bool = False) -> OutboxMessage | None:
     """Queue one message; a second call with the same key is a no-op (the event was processed before).
 
-    `fresh`: the key names a row created in this transaction, so no message can hold it yet (the
-    unique key still stands guard)."""
+    `fresh`: no message can hold the key yet, because it names a row this transaction created or
+    the caller has looked for it already (the clock looks up a whole batch's keys in one query);
+    the unique key still stands guard."""
     if not in_transaction():
         raise RuntimeError("outbox messages are queued inside the transaction of their event")
     if not to:
@@ -35,6 +36,9 @@ def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
     return message
 
 
+ON_DUTY_ROLES = ("carrier_engineer", "carrier_manager")
+
+
 def on_duty_engineers(contract_id: int) -> list[User]:
     from desk.models.users import user_contract
 
@@ -44,7 +48,7 @@ def on_duty_engineers(contract_id: int) -> list[User]:
             .join(user_contract, user_contract.c.user_id == User.id)
             .where(
                 user_contract.c.contract_id == contract_id,
-                User.role.in_(("carrier_engineer", "carrier_manager")),
+                User.role.in_(ON_DUTY_ROLES),
                 User.on_duty.is_(True),
                 User.active.is_(True),
             )

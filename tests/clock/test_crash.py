@@ -1,8 +1,11 @@
 """A crash while an event is being recorded leaves nothing half-written: the event stays pending,
-with no audit entry and no message, and the next tick records it once."""
+with no audit entry and no message, and the next tick records it once. A failure on one event of a
+batch rolls back that event alone; the others commit."""
+import pytest
 from sqlalchemy import func, select
 
 import desk.clock.tick as clock_tick
+from desk.audit.services import verify_chain
 from desk.clock.tick import tick
 from desk.extensions import db
 from desk.models import AuditEntry, ClockEvent, OutboxMessage, utcnow
@@ -37,3 +40,48 @@ def test_crash_between_recording_and_notifying_then_recovery(world, monkeypatch)
     assert count(AuditEntry, AuditEntry.action.like("clock.%")) == due
     keys = db.session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
     assert len(keys) > queued and len(keys) == len(set(keys))
+    assert verify_chain() is None  # a batch's entries, written in one statement, link in id order
+
+
+def _failing_on(key_part: str, calls: list, twice: bool = False):
+    """enqueue as the tick calls it, but the event whose key holds `key_part` fails after queueing:
+    a plain exception, or (twice) the same message inserted twice, which the database refuses."""
+    real = clock_tick.enqueue
+
+    def enqueue(to, body, dedupe_key, **kwargs):
+        message = real(to, body, dedupe_key, **kwargs)
+        if key_part in dedupe_key:
+            calls.append(dedupe_key)
+            if not twice:
+                raise ConnectionError("the handler failed after queueing its message")
+            real(to, body, dedupe_key, fresh=True)  # the unique key refuses it at the flush
+        return message
+    return enqueue
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["exception", "integrity error"])
+def test_a_failure_on_one_event_rolls_back_that_event_alone(world, monkeypatch, twice):
+    first = world.file("XJGAT", hours_ago(4.5))
+    world.file("QMGA", hours_ago(4.5))
+    failing = f"incident:{first.id}:repair_deadline:breach:"
+    calls = []
+    monkeypatch.setattr(clock_tick, "enqueue", _failing_on(failing, calls, twice))
+    # One batch: the breach of the first incident fails; the events before and after it commit.
+    now = utcnow()
+    recorded = tick(now).recorded
+    assert calls and recorded >= 4  # warnings, breaches and strikes of both
+    db.session.rollback()
+    breach = db.session.execute(select(ClockEvent).where(ClockEvent.key == failing[:-1])).scalar_one()
+    assert breach.status == "pending" and breach.recorded_at is None
+    assert count(ClockEvent, ClockEvent.status == "pending", ClockEvent.due_at <= now) == 1
+    assert count(AuditEntry, AuditEntry.action.like("clock.%")) == recorded
+    assert count(AuditEntry, AuditEntry.action == "clock.repair_deadline_breach",
+                 AuditEntry.incident_id == first.id) == 0
+    assert count(OutboxMessage, OutboxMessage.dedupe_key.like(f"{failing}%")) == 0
+    assert verify_chain() is None  # the entries after the rolled-back one link to the one before it
+
+    monkeypatch.undo()
+    assert tick(now).recorded == 1
+    assert count(AuditEntry, AuditEntry.action.like("clock.%")) == recorded + 1
+    assert count(OutboxMessage, OutboxMessage.dedupe_key.like(f"{failing}%")) > 0
+    assert verify_chain() is None

@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from desk import create_app
+from desk.audit.services import verify_chain
 from desk.clock import lease
 from desk.clock.tick import tick
 from desk.extensions import db
@@ -106,3 +107,4 @@ def test_two_schedulers_ticking_at_once_record_each_event_once(world, database_u
     assert audited == due + 1
     keys = db.session.execute(select(OutboxMessage.dedupe_key)).scalars().all()
     assert len(keys) == len(set(keys)) > 0
+    assert verify_chain() is None
