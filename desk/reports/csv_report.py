@@ -4,16 +4,22 @@ Sections one after another, each opened by a row "## <key>" and its header row: 
 day_waivers, payments,
 adjustments (corrections to frozen earlier months). Figures are written exactly as in the JSON ("1689.50"); times twice, in the
 contract's time zone and in UTC.
+
+Figures are handed to the writer as numbers (Decimal, int), everything else as text; text that Excel or
+WPS would evaluate as a formula gets a leading "'" (OWASP "CSV Injection"), numbers never do, so a
+negative difference stays a number.
 """
 from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
-from desk.reports.labels import TOTALS, clause_of, local_text, utc_text, words
+from desk.reports.labels import FORMULA_TRIGGERS, TOTALS, clause_of, local_text, utc_text, words
 from desk.reports.meta import ReportMeta
 
 BOM = "\ufeff"
+_TRIGGERS = frozenset(FORMULA_TRIGGERS)  # single characters: a set lookup of the first is the quickest test
 
 # The incident columns: the JSON keys, each instant as local time and as UTC.
 INCIDENT_COLUMNS = [
@@ -27,6 +33,22 @@ def _flag(value: bool | None) -> str:
     return "" if value is None else "true" if value else "false"
 
 
+def _figure(value: str | None) -> Decimal | str:
+    """A JSON figure ("-545.00") as a number, so that it is written as is; an absent one as ''."""
+    return "" if value is None else Decimal(value)
+
+
+class _Rows:
+    """csv.writer whose text cells are shown as typed when the file is opened in a spreadsheet."""
+
+    def __init__(self, out: io.StringIO):
+        self._write = csv.writer(out, lineterminator="\r\n").writerow
+
+    def writerow(self, row: list) -> None:
+        # OWASP's rule: a leading "'" makes Excel and WPS show the text instead of evaluating it.
+        self._write([f"'{v}" if type(v) is str and v[:1] in _TRIGGERS else v for v in row])
+
+
 def incident_row(incident: dict, tz: str) -> list:
     return [
         incident["id"], incident.get("external_id") or "",
@@ -34,8 +56,8 @@ def incident_row(incident: dict, tz: str) -> list:
         local_text(incident["started_at"], tz, True), utc_text(incident["started_at"]),
         local_text(incident["restored_at"], tz, True), utc_text(incident["restored_at"]),
         incident["kind"], incident["cause"], _flag(incident["cause_confirmed"]), incident["affected_cards"],
-        incident["repair_hours"] or "", _flag(incident["repair_deadline_met"]),
-        incident["strike_number"] or "", incident["penalty"],
+        _figure(incident["repair_hours"]), _flag(incident["repair_deadline_met"]),
+        incident["strike_number"] or "", _figure(incident["penalty"]),
     ]
 
 
@@ -45,7 +67,7 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     totals = report["totals"]
     out = io.StringIO()
     out.write(BOM)
-    rows = csv.writer(out, lineterminator="\r\n")
+    rows = _Rows(out)
     rows.writerow(["## report", w["report"]])
     rows.writerow(["contract", report["contract"], meta.title])
     rows.writerow(["month", report["month"]])
@@ -58,7 +80,7 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     rows.writerow(["## totals", w["totals"]])
     rows.writerow(["key", w["item"], w["value"], w["clause"]])
     for key, rules, kind in TOTALS:
-        value = _flag(totals[key]) if kind == "bool" else totals[key]
+        value = _flag(totals[key]) if kind == "bool" else totals[key] if kind == "int" else _figure(totals[key])
         rows.writerow([key, w[key], value, clause_of(meta, rules)])
     rows.writerow([])
 
@@ -71,19 +93,19 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     rows.writerow(["## day_waivers", w["day_waivers"], meta.clause("R4")])
     rows.writerow(["date", "amount"])
     for waiver in totals["day_waivers"]:
-        rows.writerow([waiver["date"], waiver["amount"]])
+        rows.writerow([waiver["date"], _figure(waiver["amount"])])
     rows.writerow([])
 
     rows.writerow(["## payments", w["payments"]])
     rows.writerow(["paid_at", "paid_at_utc", "amount", "note"])
     for payment in meta.payments():
         rows.writerow([local_text(payment.paid_at, tz, True), utc_text(payment.paid_at),
-                       f"{payment.amount:.2f}", payment.note])
+                       _figure(f"{payment.amount:.2f}"), payment.note])
     rows.writerow([])
 
     rows.writerow(["## adjustments", w["adjustments"]])
     rows.writerow(["month", "item", "frozen", "now", "difference"])
     for row in meta.adjustments:
-        rows.writerow([row["month"], row["item"], row["frozen"], row["now"], row["difference"]])
+        rows.writerow([row["month"], row["item"], *(_figure(row[k]) for k in ("frozen", "now", "difference"))])
     return out.getvalue().encode("utf-8")
 

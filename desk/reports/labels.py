@@ -138,6 +138,16 @@ TOTALS: list[tuple[str, tuple[str, ...], str]] = [
 ]
 
 
+# A spreadsheet (Excel, WPS) reads a cell typed with one of these first characters as a formula:
+# OWASP "CSV Injection". Text people typed (an imported external ID, a payment note) may start so.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def read_as_formula(text: str) -> bool:
+    """Whether a spreadsheet would evaluate this text, typed into a cell, instead of showing it."""
+    return text.startswith(FORMULA_TRIGGERS)
+
+
 def words(lang: str) -> dict[str, str]:
     return TEXT.get(lang, TEXT["zh"])
 

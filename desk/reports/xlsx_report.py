@@ -4,6 +4,7 @@ Numbers are number cells (0.00 formats), times are datetime cells in the contrac
 (naive, the time zone written above the header), so that a contract manager can sum and filter.
 Written in openpyxl's write-only mode: rows stream out, a 10,000-incident month stays small. The
 incident rows, nearly all of the cells, are written as text by xlsx_rows.Body (the same bytes).
+Text people typed (external IDs, notes, the contract's names) is shown as typed, never evaluated.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from desk.reports.labels import CAUSES, KINDS, TOTALS, clause_of, local, words
 from desk.reports.meta import ReportMeta
-from desk.reports.xlsx_rows import Body
+from desk.reports.xlsx_rows import Body, needs_text_cell, text_cell
 
 HEADER_ROW = 4  # rows 1–3: title, time zone, blank
 MONEY, HOURS, INTEGER, DATETIME, DATE = "#,##0.00", "0.00", "0", "yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd"
@@ -33,11 +34,12 @@ class _Sheet:
             self.ws.column_dimensions[chr(ord("A") + index)].width = width
 
     def cell(self, value, number_format: str | None = None, font: Font | None = None):
-        if not number_format and not font:
+        typed = type(value) is str and needs_text_cell(value)  # else openpyxl makes "=…" a formula
+        if not number_format and not font and not typed:
             # A plain value takes openpyxl's fast path; a cell object given to append() costs an
             # exception inside openpyxl each (a tenth of the time of a 10,000-incident month).
             return value
-        cell = WriteOnlyCell(self.ws, value=value)
+        cell = text_cell(self.ws, value) if typed else WriteOnlyCell(self.ws, value=value)
         if number_format:
             cell.number_format = number_format
         if font:

@@ -4,9 +4,12 @@ openpyxl builds and serialises an ElementTree element for every cell, about 15 �
 a 10,000-incident month's workbook. `Body` formats the common cells (numbers, naive datetimes under a
 date format, plain text, empty cells) as text and streams the rows into the sheet's file, between
 the heading rows openpyxl has written and the sheet's end. Everything openpyxl treats specially
-(formulas, error codes, text with edge whitespace, empty, over-long or illegal text, any other type)
-goes through openpyxl's own cell writer, so the workbook holds exactly what `ws.append` would have
-written. tests/reports/test_xlsx_rows.py compares the two byte for byte.
+(text with edge whitespace, empty, over-long or illegal text, any other type) goes through openpyxl's
+own cell writer, so the workbook holds exactly what `ws.append` would have written.
+
+Text is always text: what openpyxl would store as a formula ("=…") or an error ("#N/A"), and what
+Excel would evaluate once the cell is edited ("+1", "@SUM(A1)"), is written as `text_cell` writes it.
+tests/reports/test_xlsx_rows.py compares Body's workbook with openpyxl's byte for byte.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from xml.etree.ElementTree import tostring
 
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell._writer import etree_write_cell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import is_date_format
@@ -23,7 +26,26 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from desk.reports.labels import read_as_formula
+
 _NUMBERS = (int, float, Decimal)  # exact types: a bool is an int, and openpyxl writes it as one
+
+
+def needs_text_cell(text: str) -> bool:
+    """Text that openpyxl would store as a formula or an error, or that Excel evaluates when edited."""
+    return read_as_formula(text) or text in ERROR_CODES
+
+
+def text_cell(ws: WriteOnlyWorksheet, text: str) -> Cell:
+    """A string cell showing the text as typed, never evaluated.
+
+    openpyxl reads "=…" as a formula and "#N/A" as an error, so the data type is set back to
+    string; the quote prefix (what Excel sets for a typed '=…) keeps it text when someone edits it.
+    """
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 class Body:
@@ -35,7 +57,8 @@ class Body:
     def __init__(self, ws: WriteOnlyWorksheet, first_row: int, formats: list[str | None]):
         self.ws, self.row, self.formats = ws, first_row, formats
         self.letters = [get_column_letter(column) for column in range(1, len(formats) + 1)]
-        self.styles: list[str] = []  # ' s="n"' per column, set by the first row (see _register_styles)
+        # ' s="n"' per column, "" when unformatted; None until its first cell needs it (see _style)
+        self.styles: list[str | None] = [None if fmt else "" for fmt in formats]
         self.dates = [fmt is not None and is_date_format(fmt) and not ws.parent.iso_dates for fmt in formats]
         self.epoch = ws.parent.epoch
         self.texts: dict[str, str] = {}  # plain text → its cell after the reference; labels repeat
@@ -53,28 +76,32 @@ class Body:
         self.close()
 
     def append(self, values: list) -> None:
-        if not self.styles:
-            self._register_styles()
         row = str(self.row)
         cells = [f'<row r="{row}">']
         for column, value in enumerate(values):
-            ref = self.letters[column] + row
             kind = type(value)
             if value is None:
-                if self.styles[column]:  # a formatted empty cell is written, as openpyxl does
-                    cells.append(f'<c r="{ref}"{self.styles[column]} t="n" />')
-            elif kind is str and (tail := self.texts.get(value)) is not None:
-                cells.append(f'<c r="{ref}"{self.styles[column]}{tail}')
-            elif kind is str and _plain(value):
-                tail = self.texts[value] = f' t="inlineStr"><is><t>{_escape(value)}</t></is></c>'
-                cells.append(f'<c r="{ref}"{self.styles[column]}{tail}')
+                if not self.formats[column]:
+                    continue
+                tail = ' t="n" />'  # a formatted empty cell is written, as openpyxl does
+            elif kind is str:
+                tail = self.texts.get(value)
+                if tail is None:
+                    if not _plain(value):
+                        cells.append(self._openpyxl_cell(self.row, column, value))
+                        continue
+                    tail = self.texts[value] = f' t="inlineStr"><is><t>{_escape(value)}</t></is></c>'
             elif kind in _NUMBERS and math.isfinite(value):
-                cells.append(f'<c r="{ref}"{self.styles[column]} t="n"><v>{"%.16g" % value}</v></c>')
+                tail = f' t="n"><v>{"%.16g" % value}</v></c>'
             elif kind is datetime and value.tzinfo is None and self.dates[column]:
-                cells.append(f'<c r="{ref}"{self.styles[column]} t="n">'
-                             f'<v>{"%.16g" % to_excel(value, self.epoch)}</v></c>')
+                tail = f' t="n"><v>{"%.16g" % to_excel(value, self.epoch)}</v></c>'
             else:
                 cells.append(self._openpyxl_cell(self.row, column, value))
+                continue
+            style = self.styles[column]
+            if style is None:
+                style = self._style(column)
+            cells.append(f'<c r="{self.letters[column]}{row}"{style}{tail}')
         cells.append("</row>")
         self.file.write("".join(cells).encode("utf-8", "xmlcharrefreplace"))  # as openpyxl's writer
         self.row += 1
@@ -85,18 +112,19 @@ class Body:
             self.file.write(b"</sheetData>" + self.tail)
             self.file.close()
 
-    def _register_styles(self) -> None:
-        # The first row's formats join the workbook's style table in the order openpyxl would add them.
-        for fmt in self.formats:
-            if fmt is None:
-                self.styles.append("")
-            else:
-                cell = WriteOnlyCell(self.ws)
-                cell.number_format = fmt
-                self.styles.append(f' s="{cell.style_id}"')
+    def _style(self, column: int) -> str:
+        # A format joins the workbook's style table when a cell first uses it, as with openpyxl's
+        # writer: a text cell's own style (quote prefix) may come first, and the ids follow the order.
+        cell = WriteOnlyCell(self.ws)
+        cell.number_format = self.formats[column]
+        self.styles[column] = f' s="{cell.style_id}"'
+        return self.styles[column]
 
     def _openpyxl_cell(self, row: int, column: int, value) -> str:
-        cell = WriteOnlyCell(self.ws, value=value)
+        if type(value) is str and needs_text_cell(value):
+            cell = text_cell(self.ws, value)
+        else:
+            cell = WriteOnlyCell(self.ws, value=value)
         cell.row, cell.column = row, column + 1
         if self.formats[column]:
             cell.number_format = self.formats[column]
@@ -114,8 +142,8 @@ class _Collect:
 
 def _plain(text: str) -> bool:
     """Text openpyxl writes as an inline string with nothing added (see Cell._bind_value, whitespace())."""
-    return (text != "" and text.strip() == text and text[0] != "=" and len(text) <= 32767
-            and text not in ERROR_CODES and not ILLEGAL_CHARACTERS_RE.search(text))
+    return (text != "" and text.strip() == text and len(text) <= 32767 and not needs_text_cell(text)
+            and not ILLEGAL_CHARACTERS_RE.search(text))
 
 
 def _escape(text: str) -> str:

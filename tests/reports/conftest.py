@@ -140,3 +140,27 @@ def xjgat_july():
 @pytest.fixture(params=["qmga_june", "xjgat_july"])
 def any_report(request):
     return request.getfixturevalue(request.param)
+
+
+# External IDs as an import or a careless hand may bring them: a formula, text that reads as a
+# number or a formula once edited, an error code and a leading tab (openpyxl and the import keep it).
+TYPED_EXTERNAL_IDS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "#N/A", "\tQ-6"]
+
+
+@pytest.fixture
+def typed_text(qmga_june):
+    """QMGA June with such text in every free-text field the downloads carry, and a negative adjustment."""
+    from dataclasses import replace
+
+    report, meta = qmga_june
+    report["incidents"].append(incident(6, "2025-06-20T02:00:00+00:00", "2025-06-20T03:15:00+00:00",
+                                        hours="1.25"))
+    for row, external_id in zip(report["incidents"], TYPED_EXTERNAL_IDS):
+        row["external_id"] = external_id
+    meta = replace(
+        meta, title="=1+2", customer="+甲方", carrier="-乙方", clause_labels={"R4": "@6.3"},
+        payments_to_date=[Payment(utc("2025-06-15T02:00"), Decimal("16350.00"), "=cmd|' /C calc'!A0")],
+        adjustments=[{"month": "2025-05", "item": "penalties", "frozen": "545.00", "now": "0.00",
+                      "difference": "-545.00"}],
+    )
+    return report, meta

@@ -1,4 +1,5 @@
 """The report page and downloads: same figures as the JSON, scoped to the user's contracts."""
+import csv
 import io
 import json
 from pathlib import Path
@@ -99,3 +100,35 @@ def test_frozen_month_downloads_the_stored_figures_every_time(signed_in, app):
     assert first.headers["X-Report-Hash"] == second.headers["X-Report-Hash"] == report_hash(stored)
     assert first.data == second.data
     assert json.loads(client.get(URL + "/json").data)["totals"]["day_waiver_total"] == "1689.50"
+
+
+def test_imported_text_downloads_as_text(signed_in):
+    """External IDs and a payment note from the imports reach both downloads as the literal text."""
+    from desk.incidents.imports import import_payments
+    from desk.reports.xlsx_report import HEADER_ROW
+
+    typed = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "#N/A"]
+    lines = [f'"{text.replace(chr(34), chr(34) * 2)}",2025-06-2{n}T08:00,2025-06-2{n}T09:30,interruption,carrier'
+             for n, text in enumerate(typed)]
+    import_incidents("QMGA-JWT-2025", "\n".join(["external_id,reported_at,restored_at,kind,cause", *lines])
+                     .encode("utf-8"), Actor.system("test"))
+    import_payments("QMGA-JWT-2025", b'paid_at,amount,note\n2025-06-15T10:00,16350.00,"=1+2"\n',
+                    Actor.system("test"))
+    client = signed_in("qm-manager")
+
+    book = load_workbook(io.BytesIO(client.get(URL + "/xlsx" + AS_OF).data))
+    cells = {row[1].value: row for row in book["事件"].iter_rows(min_row=HEADER_ROW + 1)}
+    for text in typed:
+        row = cells[text]
+        assert row[1].data_type == "s", text
+        assert row[9].data_type == "n" and row[9].value == 1.5 and row[12].data_type == "n", text
+    note = book["已付服务费"].cell(HEADER_ROW + 1, 3)
+    assert (note.data_type, note.value) == ("s", "=1+2")
+
+    text = client.get(URL + "/csv" + AS_OF).data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    by_id = {row[1]: row for row in rows if len(row) == 16}
+    for typed_id in typed:
+        written = typed_id if typed_id == "#N/A" else "'" + typed_id
+        assert by_id[written][12] == "1.50", typed_id  # repair_hours, as in the JSON
+    assert ["2025-06-15 10:00:00", "2025-06-15T02:00:00Z", "16350.00", "'=1+2"] in rows

@@ -11,7 +11,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 
 from desk.reports.labels import local
 from desk.reports.xlsx_report import DATETIME, HEADER_ROW, HOURS, INTEGER, MONEY, render_xlsx
-from desk.reports.xlsx_rows import Body
+from desk.reports.xlsx_rows import Body, needs_text_cell, text_cell
 
 from .measure_10k import generated
 
@@ -20,7 +20,8 @@ FORMATS = [None, None, DATETIME, INTEGER, HOURS, MONEY, None]
 # treats specially: formulas, error codes, edge whitespace, escapes, control and astral characters.
 ODD = [None, "", " lead", "trail ", "   ", "=1+2", "=", "#N/A", "a&b<c>d\"'", "line\nbreak\r\nx", "\ttab",
        "x" * 40_000, "emoji 😀", "</sheetData>", "12345", True, 0, -1.5, float("nan"), float("inf"),
-       Decimal("6394.00"), Decimal("0.005"), 10**20, date(2025, 7, 1), datetime(2025, 7, 1, 8, 30)]
+       Decimal("6394.00"), Decimal("0.005"), 10**20, date(2025, 7, 1), datetime(2025, 7, 1, 8, 30),
+       '=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\rcr"]
 
 
 def rows_of(n: int) -> list[list]:
@@ -41,8 +42,11 @@ def workbook_parts(rows: list[list], fast: bool) -> dict[str, bytes]:
         for row in rows:
             cells = []
             for value, fmt in zip(row, FORMATS):
-                if fmt:
+                if type(value) is str and needs_text_cell(value):
+                    value = text_cell(ws, value)  # what the report does: typed text is never evaluated
+                elif fmt:
                     value = WriteOnlyCell(ws, value=value)
+                if fmt:
                     value.number_format = fmt
                 cells.append(value)
             ws.append(cells)
@@ -54,7 +58,30 @@ def workbook_parts(rows: list[list], fast: bool) -> dict[str, bytes]:
 
 def test_body_writes_what_openpyxl_writes():
     rows = rows_of(3 * len(ODD))
-    assert workbook_parts(rows, fast=True) == workbook_parts(rows, fast=False)
+    fast = workbook_parts(rows, fast=True)
+    assert fast == workbook_parts(rows, fast=False)
+    sheet = fast["xl/worksheets/sheet1.xml"]
+    assert b"<f>" not in sheet and b't="e"' not in sheet  # no formula, no error cell
+
+
+def test_typed_text_reads_back_as_the_text_in_every_format():
+    texts = [v for v in ODD if type(v) is str and needs_text_cell(v)]
+    assert len(texts) >= 8
+    parts = workbook_parts([[text] * len(FORMATS) for text in texts], fast=True)
+    book = load_workbook(io.BytesIO(_zipped(parts)))
+    for row, text in zip(book["s"].iter_rows(min_row=HEADER_ROW + 1), texts):
+        text = text.replace("\r", "\n")  # XML reads a bare carriage return as a line feed (openpyxl's as well)
+        for cell, fmt in zip(row, FORMATS):
+            assert (cell.data_type, cell.value, cell.quotePrefix) == ("s", text, True), cell.coordinate
+            assert cell.number_format == (fmt or "General"), cell.coordinate
+
+
+def _zipped(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
 
 
 def test_body_refuses_what_openpyxl_refuses():
