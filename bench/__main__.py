@@ -37,8 +37,8 @@ def plan(quick: bool, sqlite_only: bool) -> Plan:
                     small=Scale(closed=450, open=40, due=10), grown=Scale(closed=1_800, open=200, report_incidents=200),
                     small_label="500", grown_label="2,500", engine_incidents=2_000)
     backends = ("sqlite",) if sqlite_only else ("postgresql", "sqlite")
-    # 500 reports a run, not the 5,000: a filing's cost grows with the open incidents of its
-    # contract (docs/performance.md), so 5 runs of 5,000 on two databases take far over 10 minutes.
+    # 500 reports a run, not the 5,000: at 5,000 a filing's burst hint still grows with its
+    # storm (docs/performance.md), and 5 runs of 5,000 on two databases would take 10 minutes alone.
     return Plan(backends, reports=500, clients=50, runs=5, contracts=200,
                 small=Scale(closed=9_000, open=1_000 - DUE, due=DUE),
                 grown=Scale(closed=891_000, open=99_000, report_incidents=10_000),
