@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -113,23 +113,20 @@ class IntakeReads:
     writer waits for the one holding the write lock, so the lock is held for the inserts alone."""
 
     engineers: tuple[tuple[int, str], ...]  # the contract's on-duty engineers: (id, phone)
-    nearby: tuple[tuple[int, datetime], ...]  # open incidents near the report, for the burst hint
-    burst_head_ticket: dict[int, int | None]  # the first ticket of a burst's first incident
+    burst: object                           # desk.incidents.burst.Hint: the burst the report joins
+    burst_head_ticket: int | None           # the first ticket of that burst's first report
 
 
 def intake_reads(unit: Unit, reported_at: datetime | None = None) -> IntakeReads:
     """Read before the write transaction (the caller's, if it opens one around file_ticket)."""
-    from desk.incidents.burst import chain_of, first_ticket_id, nearby_open
+    from desk.incidents.burst import first_ticket_id, hint_for
 
     reported_at = reported_at or utcnow()
     unit.contract.terms()  # the contract and its clauses, loaded now rather than under the lock
-    nearby = tuple(nearby_open(unit.contract_id, reported_at))
-    # The new report will be the chain's last: its head is known before it exists.
-    chain = chain_of(0, [p for p in nearby if p[1] <= reported_at] + [(0, reported_at)])
-    heads = {chain[0]: first_ticket_id(chain[0])} if chain else {}
+    burst = hint_for(unit.contract_id, reported_at)
     return IntakeReads(
         engineers=tuple((e.id, e.phone) for e in on_duty_engineers(unit.contract_id)),
-        nearby=nearby, burst_head_ticket=heads,
+        burst=burst, burst_head_ticket=first_ticket_id(burst.head_id) if burst.head_id else None,
     )
 
 
@@ -160,6 +157,7 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
             incident = Incident(
                 contract=contract, unit=unit, reported_at=reported_at, started_at=started,
                 kind=kind, affected_cards=cards, summary=(description or "")[:200], status="open",
+                burst_head_id=reads.burst.head_id,
             )
             ticket = Ticket(
                 incident=incident, contract_id=contract.id, unit=unit, channel=channel,
@@ -169,6 +167,8 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
             )
             session.add_all((incident, ticket))
             session.flush()
+            if reads.burst.full_read and reads.burst.others:
+                _rehead_burst(reads.burst.head_id or incident.id, reads.burst.chain + (incident.id,))
             record(actor, "ticket.filed", "ticket", ticket.id, contract_id=contract.id,
                    incident_id=incident.id, after=snapshot(ticket, ("channel", "kind", "affected_cards",
                                                                    "location", "description", "reported_at")),
@@ -186,9 +186,22 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
     return ticket, True
 
 
+def _rehead_burst(head_id: int, chain: tuple[int, ...]) -> None:
+    """After the burst was read in full: its reports point at its first, and nothing else does,
+    so the reports pointing at a head are one unbroken chain again (desk.incidents.burst.hint_for).
+    A derived shortcut, not the incident's record: no version, audit entry or updated_at."""
+    table = Incident.__table__
+    keep = {"updated_at": table.c.updated_at}
+    db.session.execute(update(table).where(table.c.id.in_([i for i in chain if i != head_id]))
+                       .values(burst_head_id=head_id, **keep))
+    db.session.execute(update(table).where(
+        ((table.c.burst_head_id == head_id) & table.c.id.not_in(chain)) | (table.c.id == head_id))
+        .values(burst_head_id=None, **keep))
+
+
 def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -> None:
     deadline = repair_deadline(incident)
-    from desk.incidents.burst import chain_of, window
+    from desk.incidents.burst import window
     from desk.timeparse import local
 
     tz = incident.contract.timezone
@@ -196,14 +209,11 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -
            f"{'业务中断' if ticket.kind == 'interruption' else '业务受损'}"
     if deadline is not None:
         text += f"，修复时限 {local(deadline, tz):%m-%d %H:%M}"
-    chain = chain_of(incident.id, sorted(reads.nearby + ((incident.id, incident.reported_at),),
-                                         key=lambda p: (p[1], p[0])))
-    head_ticket = reads.burst_head_ticket.get(chain[0]) if chain else None
-    if chain and chain[0] != incident.id and head_ticket is not None:
+    if reads.burst_head_ticket is not None:
         # 六.(六) counts outages: tell the engineer this call is likely one already reported.
         minutes = int(window().total_seconds() // 60)
-        text += f"；{minutes}分钟内同合同已有{len(chain) - 1}起报障，疑似同一故障，" \
-                f"首报工单{Ticket.format_number(head_ticket)}，请核实后合并"
+        text += f"；{minutes}分钟内同合同已有{reads.burst.others}起报障，疑似同一故障，" \
+                f"首报工单{Ticket.format_number(reads.burst_head_ticket)}，请核实后合并"
     for engineer_id, phone in reads.engineers:
         # The key names this new ticket, so no earlier message can hold it.
         enqueue(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}", fresh=True)

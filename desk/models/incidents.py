@@ -70,6 +70,10 @@ class Incident(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     maintenance_notice_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_notice.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    # The first report of the burst this one joined when it was filed (None: it started one or
+    # stood alone). A shortcut for the next report's burst hint, checked before it is trusted
+    # (desk.incidents.burst.hint_for); the chain itself is always derivable from the open reports.
+    burst_head_id: Mapped[int | None] = mapped_column()
     assigned_engineer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -92,7 +96,8 @@ class Incident(db.Model):
 
 
 Index("ix_incident_contract_reported", Incident.contract_id, Incident.reported_at)
-Index("ix_incident_contract_status", Incident.contract_id, Incident.status)
+Index("ix_incident_contract_status", Incident.contract_id, Incident.status, Incident.reported_at)
+Index("ix_incident_burst_head", Incident.burst_head_id, Incident.status)
 
 
 class Ticket(db.Model):

@@ -84,3 +84,79 @@ def test_the_engineer_merges_the_burst_from_the_incident_page(app, client, hotli
     assert {i.status for i in db.session.execute(select(Incident).where(Incident.id != survivor.id)).scalars()} \
         == {"merged"}
     assert "疑似同一故障" not in client.get(f"/incidents/{survivor.id}").get_data(as_text=True)
+
+
+def test_the_stored_heads_give_the_chain_the_definition_gives(app, hotline):
+    """A storm's reports follow their predecessor's stored head instead of reading the chain; with
+    reports filed back in time, gaps at exactly the window, reports of one instant and reports
+    closed inside chains, every hint must still be the chain chain_of finds among the open
+    reports."""
+    import random
+
+    from desk.incidents.burst import chain_of, hint_for, nearby_open
+    from desk.incidents.services import restore
+
+    rng = random.Random(11)
+    unit_ = unit("XJGAT")
+    start = utcnow().replace(microsecond=0) - timedelta(hours=90)
+    latest, filed, full_reads = start, [], 0
+    for step in range(300):
+        roll = rng.random()
+        if roll < 0.12 and filed:
+            # Mostly inside the current chain, where a closure can break it.
+            open_ones = [t for t in filed if t.incident.status in ("open", "acknowledged")][-6:]
+            if open_ones:
+                restore(TEST, rng.choice(open_ones).incident)
+            continue
+        if roll < 0.24:
+            # Back in time, mostly into the last two hours, where it can bridge two chains.
+            reach = timedelta(hours=2) if rng.random() < 0.8 else latest - start
+            at = max(start, latest - reach * rng.random())
+        else:
+            step_minutes = rng.choice([0, 1, 5, 29, 30, 30, 31, 45]) if rng.random() < 0.5 else rng.uniform(0, 35)
+            latest = latest + timedelta(minutes=step_minutes)
+            at = latest
+        nearby = nearby_open(unit_.contract_id, at)
+        chain = chain_of(0, [p for p in nearby if p[1] <= at] + [(0, at)] + [p for p in nearby if p[1] > at])
+        expected = (chain[0] or None, len(chain) - 1) if chain else (None, 0)
+        hint = hint_for(unit_.contract_id, at)
+        assert (hint.head_id, hint.others) == expected, step
+        full_reads += hint.full_read
+        filed.append(file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=at)[0])
+    # The shortcut is taken most of the time, or the test proves nothing about it.
+    assert full_reads < 150
+
+
+def test_a_storm_reads_its_chain_once(app, hotline):
+    from desk.incidents.burst import hint_for
+
+    unit_ = unit("XJGAT")
+    start = utcnow() - timedelta(hours=2)
+    first = file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=start)[0]
+    for n in range(1, 40):
+        at = start + timedelta(minutes=n)
+        hint = hint_for(unit_.contract_id, at)
+        assert (hint.head_id, hint.others, hint.full_read) == (first.incident.id, n, False)
+        file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=at)
+    assert f"已有39起报障，疑似同一故障，首报工单{first.number}" in engineer_texts()[-1]
+
+
+def test_a_chain_split_by_a_closure_is_not_followed_across_the_gap(app, hotline):
+    """H, m1, c, m2 one chain; c closes, so m2 stands more than the window after m1; a report back
+    in time beside m1 then re-reads H's chain. A report after m2 joins m2 alone, not H."""
+    from desk.incidents.burst import hint_for
+    from desk.incidents.services import restore
+
+    unit_ = unit("XJGAT")
+    start = utcnow().replace(microsecond=0) - timedelta(hours=3)
+
+    def filed(minutes: float) -> Ticket:
+        return file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline",
+                           reported_at=start + timedelta(minutes=minutes))[0]
+
+    filed(0), filed(10)
+    closed, m2 = filed(20), filed(50)
+    restore(TEST, closed.incident)
+    filed(15)
+    hint = hint_for(unit_.contract_id, start + timedelta(minutes=60))
+    assert (hint.head_id, hint.others) == (m2.incident.id, 1)

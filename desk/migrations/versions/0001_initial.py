@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Created: 2026-11-25 10:29:01.128166
+Created: 2026-12-02 17:16:45.199727
 """
 from alembic import op
 import sqlalchemy as sa
@@ -241,6 +241,7 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('maintenance_notice_id', sa.Integer(), nullable=True),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('burst_head_id', sa.Integer(), nullable=True),
     sa.Column('assigned_engineer_id', sa.Integer(), nullable=True),
     sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
@@ -262,8 +263,9 @@ def upgrade():
     sa.UniqueConstraint('contract_id', 'external_id', name=op.f('uq_incident_contract_id_external_id'))
     )
     with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.create_index('ix_incident_burst_head', ['burst_head_id', 'status'], unique=False)
         batch_op.create_index('ix_incident_contract_reported', ['contract_id', 'reported_at'], unique=False)
-        batch_op.create_index('ix_incident_contract_status', ['contract_id', 'status'], unique=False)
+        batch_op.create_index('ix_incident_contract_status', ['contract_id', 'status', 'reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_incident_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('attachment',
@@ -461,6 +463,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_incident_unit_id'))
         batch_op.drop_index('ix_incident_contract_status')
         batch_op.drop_index('ix_incident_contract_reported')
+        batch_op.drop_index('ix_incident_burst_head')
 
     op.drop_table('incident')
     op.drop_table('user_contract')
