@@ -126,7 +126,8 @@ def intake_reads(unit: Unit, reported_at: datetime | None = None) -> IntakeReads
     burst = hint_for(unit.contract_id, reported_at)
     return IntakeReads(
         engineers=tuple((e.id, e.phone) for e in on_duty_engineers(unit.contract_id)),
-        burst=burst, burst_head_ticket=first_ticket_id(burst.head_id) if burst.head_id else None,
+        burst=burst,
+        burst_head_ticket=(burst.head_ticket_id or first_ticket_id(burst.head_id)) if burst.head_id else None,
     )
 
 

@@ -119,3 +119,20 @@ def test_init_db_is_safe_twice(runner):
     for _ in range(2):
         result = runner.invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
+
+
+def test_terms_follow_every_change_of_the_stored_contract(contracts):
+    """terms() is remembered per contract object; a change of a column, of a clause's params in
+    place or by assignment, or of the clauses themselves, must show at the next call."""
+    contract = contracts["XJGAT-POOL-2025"]
+    assert contract.terms() is contract.terms()
+    assert contract.terms().repair_deadline.hours == 4
+    clause = next(c for c in contract.clauses if c.name == "repair_deadline")
+    clause.params["hours"] = 6
+    assert contract.terms().repair_deadline.hours == 6
+    clause.params = {**clause.params, "hours": 8}
+    assert contract.terms().repair_deadline.hours == 8
+    contract.cards = contract.cards + 1
+    assert contract.terms().cards == contract.cards
+    contract.clauses.remove(clause)
+    assert contract.terms().repair_deadline is None
