@@ -11,7 +11,7 @@ from functools import cache
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import DateTime, String, bindparam, exists, func, select, type_coerce
+from sqlalchemy import DateTime, String, bindparam, case, exists, func, select, type_coerce
 
 from desk.extensions import db
 from desk.models import Incident
@@ -55,23 +55,26 @@ def nearby_open(contract_id: int, at) -> list[tuple[int, object]]:
     """The contract's open incidents reported within a day of `at`, as (id, reported_at) pairs in
     report order: read as pairs, not as incidents, since in a storm every new report finds all the
     earlier ones open. Chained reports could reach further back; a day bounds the query, far
-    beyond any window.
+    beyond any window."""
+    return [(incident_id, reported_at) for incident_id, reported_at, _ in _nearby_rows(contract_id, at)]
 
-    At the end of a 5,000-report storm that is 5,000 rows for every new report, so the times are
-    read as the database gives them and converted here in C (datetime.fromisoformat on SQLite's
-    text), not by the column type's per-row processing, which cost several times more."""
+
+def _nearby_rows(contract_id: int, at) -> list[tuple[int, datetime, int | None]]:
+    """nearby_open's rows with each report's stored burst head. The times are read as the database
+    gives them and converted here in C (datetime.fromisoformat on SQLite's text), not by the column
+    type's per-row processing, which cost several times more on a long storm's rows."""
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     raw = type_coerce(Incident.reported_at, String if sqlite else DateTime(timezone=True))
     rows = db.session.execute(
-        select(Incident.id, raw)
+        select(Incident.id, raw, Incident.burst_head_id)
         .where(Incident.contract_id == contract_id, Incident.status.in_(OPEN),
                Incident.reported_at >= at - timedelta(days=1), Incident.reported_at <= at + timedelta(days=1))
         .order_by(Incident.reported_at, Incident.id)
     )
     if not sqlite:
-        return list(rows)
+        return [tuple(row) for row in rows]
     parse, utc = datetime.fromisoformat, timezone.utc
-    return [(incident_id, parse(text).replace(tzinfo=utc)) for incident_id, text in rows]
+    return [(incident_id, parse(text).replace(tzinfo=utc), head) for incident_id, text, head in rows]
 
 
 def chain_of(incident_id: int, nearby: list[tuple[int, object]]) -> list[int] | None:
@@ -99,6 +102,7 @@ class Hint:
     chain: tuple[int, ...]   # after a full read: the chain's existing reports, to point at its first again
     full_read: bool          # whether the chain had to be read report by report
     head_ticket_id: int | None = None  # the first ticket of the chain's first report, when known
+    strays: tuple[int, ...] = ()  # after a full read: open reports pointing at that first, not in its chain
 
 
 def hint_for(contract_id: int, at: datetime) -> Hint:
@@ -110,35 +114,46 @@ def hint_for(contract_id: int, at: datetime) -> Hint:
     from a window before that head to the predecessor are exactly the head and the reports pointing
     at it, all still open: each of those joined within the window of one of them, so the chain is
     unbroken and starts there. Anything else (a report filed back in time, a report of the chain
-    closed since) reads the chain in full, and the filing points the chain's reports, and only
-    them, at its first again (services._rehead_burst), which makes the check hold for the next."""
+    closed since) reads the chain in full, and the filing points the chain's reports at its first
+    again (services._rehead_burst), which makes the check hold for the next.
+
+    Another worker's report of the same storm, committed after this one's read, keeps the head it
+    was given: it is in the chain, and clearing it would fail the next check, and the next."""
     quick = _appended(contract_id, at)
     if quick is not None:
         return quick
-    nearby = nearby_open(contract_id, at)
+    rows = _nearby_rows(contract_id, at)
+    nearby = [(incident_id, reported_at) for incident_id, reported_at, _ in rows]
     # The new report (id 0 here) comes after any existing report of the same instant.
     chain = chain_of(0, [p for p in nearby if p[1] <= at] + [(0, at)] + [p for p in nearby if p[1] > at])
     if chain is None:
         return Hint(None, 0, (), True)
-    return Hint(chain[0] or None, len(chain) - 1, tuple(i for i in chain if i), True)
+    head, members = chain[0] or None, set(chain)
+    # A closure that split the chain leaves reports beyond the break pointing at its first.
+    strays = tuple(i for i, _, points_at in rows if head and points_at == head and i not in members)
+    return Hint(head, len(chain) - 1, tuple(i for i in chain if i), True, strays=strays)
 
 
 def _appended(contract_id: int, at: datetime) -> Hint | None:
-    """The hint from the stored heads, or None when they cannot be trusted here. Two indexed
-    reads in a storm, whatever its length: the counts run inside the database."""
+    """The hint from the stored heads, or None when they cannot be trusted here. Two statements
+    in a storm, whatever its length: the counts run inside the database.
+
+    The chain's last report may be a little later than the new one: another worker's report of
+    the same storm, committed while this one was being read. The new report then falls inside the
+    chain, which is as good as at its end."""
     gap = window()
-    found_query, later_query, in_reach_query = _appended_queries()
-    params = {"contract": contract_id, "at": at, "since": at - gap, "until": at + gap}
-    found = db.session.execute(found_query, params).first()
-    if found is None:
+    last_query, counts_query, later_query = _appended_queries()
+    params = {"contract": contract_id, "since": at - gap, "until": at + gap, "beyond": at + gap + timedelta(days=1)}
+    last = db.session.execute(last_query, params).first()
+    if last is None:
         return None if db.session.execute(later_query, params).scalar() else Hint(None, 0, (), False)
-    if found.later or found.status not in OPEN or found.pointing != found.pointing_open:
+    if last.later or last.status not in OPEN or last.head_at > at:
+        return None  # a report beyond the window's reach after it, or the new report would come first
+    counts = db.session.execute(counts_query, {"contract": contract_id, "head": last.id,
+                                               "since": last.head_at - gap, "until": last.reported_at}).one()
+    if counts.pointing != counts.pointing_open or counts.in_reach != counts.pointing_open + 1:
         return None
-    in_reach = db.session.execute(in_reach_query, {"contract": contract_id, "since": found.head_at - gap,
-                                                   "at": found.reported_at}).scalar()
-    if in_reach != found.pointing_open + 1:
-        return None
-    return Hint(found.id, in_reach, (), False, found.ticket)
+    return Hint(last.id, counts.in_reach, (), False, last.ticket)
 
 
 @cache
@@ -149,27 +164,33 @@ def _appended_queries():
 
     from desk.models import Ticket
 
-    contract, at = bindparam("contract"), bindparam("at", type_=Incident.reported_at.type)
-    since, until = bindparam("since", type_=Incident.reported_at.type), bindparam("until", type_=Incident.reported_at.type)
+    when = Incident.reported_at.type
+    contract, head_id = bindparam("contract"), bindparam("head")
+    since, until = bindparam("since", type_=when), bindparam("until", type_=when)
     of_contract = (Incident.contract_id == contract, Incident.status.in_(OPEN))
-    later = exists().where(*of_contract, Incident.reported_at > at, Incident.reported_at <= until)
-    previous = (
+    # Any open report after the window's reach, up to a day (the full read's bound): the chain
+    # could reach it through the last report, so the counts below would not be the chain's.
+    later = exists().where(*of_contract, Incident.reported_at > until,
+                           Incident.reported_at <= bindparam("beyond", type_=when))
+    last = (
         select(Incident.id, Incident.reported_at, Incident.burst_head_id)
-        .where(*of_contract, Incident.reported_at >= since, Incident.reported_at <= at)
+        .where(*of_contract, Incident.reported_at >= since, Incident.reported_at <= until)
         .order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(1).subquery()
     )
-    head, member = aliased(Incident), aliased(Incident)
-    pointing = select(func.count()).where(member.burst_head_id == head.id)
-    found = (
-        select(previous.c.reported_at, later.label("later"), head.id, head.reported_at.label("head_at"),
-               head.status, pointing.scalar_subquery().label("pointing"),
-               pointing.where(member.status.in_(OPEN)).scalar_subquery().label("pointing_open"),
+    head = aliased(Incident)
+    last_query = (
+        select(last.c.reported_at, later.label("later"), head.id, head.reported_at.label("head_at"), head.status,
                select(func.min(Ticket.id)).where(Ticket.incident_id == head.id).scalar_subquery().label("ticket"))
-        .select_from(previous)
-        .join(head, head.id == func.coalesce(previous.c.burst_head_id, previous.c.id))
+        .select_from(last)
+        .join(head, head.id == func.coalesce(last.c.burst_head_id, last.c.id))
     )
-    in_reach = select(func.count()).where(*of_contract, Incident.reported_at >= since, Incident.reported_at <= at)
-    return found, select(later), in_reach
+    in_reach = select(func.count()).where(*of_contract, Incident.reported_at >= since, Incident.reported_at <= until)
+    counts_query = select(
+        func.count().label("pointing"),
+        func.count(case((Incident.status.in_(OPEN), 1))).label("pointing_open"),
+        in_reach.scalar_subquery().label("in_reach"),
+    ).where(Incident.burst_head_id == head_id)
+    return last_query, counts_query, select(later)
 
 
 def first_ticket_id(incident_id: int) -> int | None:

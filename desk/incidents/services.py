@@ -169,7 +169,8 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
             session.add_all((incident, ticket))
             session.flush()
             if reads.burst.full_read and reads.burst.others:
-                _rehead_burst(reads.burst.head_id or incident.id, reads.burst.chain + (incident.id,))
+                _rehead_burst(reads.burst.head_id or incident.id, reads.burst.chain + (incident.id,),
+                              reads.burst.strays)
             record(actor, "ticket.filed", "ticket", ticket.id, contract_id=contract.id,
                    incident_id=incident.id, after=snapshot(ticket, ("channel", "kind", "affected_cards",
                                                                    "location", "description", "reported_at")),
@@ -187,17 +188,22 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
     return ticket, True
 
 
-def _rehead_burst(head_id: int, chain: tuple[int, ...]) -> None:
-    """After the burst was read in full: its reports point at its first, and nothing else does,
-    so the reports pointing at a head are one unbroken chain again (desk.incidents.burst.hint_for).
+def _rehead_burst(head_id: int, chain: tuple[int, ...], strays: tuple[int, ...]) -> None:
+    """After the burst was read in full: its reports point at its first; the first, the reports a
+    closure cut off from it, and the closed reports that were not in the chain as read point
+    nowhere. Then the reports pointing at a head are one unbroken chain again
+    (desk.incidents.burst.hint_for). A closed report of the chain as read keeps its pointer: it
+    closed while this filing was read, and the next check must see it.
     A derived shortcut, not the incident's record: no version, audit entry or updated_at."""
+    from desk.incidents.burst import OPEN
+
     table = Incident.__table__
     keep = {"updated_at": table.c.updated_at}
     db.session.execute(update(table).where(table.c.id.in_([i for i in chain if i != head_id]))
                        .values(burst_head_id=head_id, **keep))
-    db.session.execute(update(table).where(
-        ((table.c.burst_head_id == head_id) & table.c.id.not_in(chain)) | (table.c.id == head_id))
-        .values(burst_head_id=None, **keep))
+    db.session.execute(update(table).where(table.c.id.in_((head_id, *strays))).values(burst_head_id=None, **keep))
+    db.session.execute(update(table).where(table.c.burst_head_id == head_id, table.c.status.not_in(OPEN),
+                                           table.c.id.not_in(chain)).values(burst_head_id=None, **keep))
 
 
 def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -> None:

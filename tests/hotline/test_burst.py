@@ -139,6 +139,9 @@ def test_a_storm_reads_its_chain_once(app, hotline):
         assert (hint.head_id, hint.others, hint.full_read) == (first.incident.id, n, False)
         file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=at)
     assert f"已有39起报障，疑似同一故障，首报工单{first.number}" in engineer_texts()[-1]
+    # Another worker's report, a moment later, committed while this one was read: still no full read.
+    hint = hint_for(unit_.contract_id, start + timedelta(minutes=39, seconds=-1))
+    assert (hint.head_id, hint.others, hint.full_read) == (first.incident.id, 40, False)
 
 
 def test_a_chain_split_by_a_closure_is_not_followed_across_the_gap(app, hotline):
@@ -160,3 +163,31 @@ def test_a_chain_split_by_a_closure_is_not_followed_across_the_gap(app, hotline)
     filed(15)
     hint = hint_for(unit_.contract_id, start + timedelta(minutes=60))
     assert (hint.head_id, hint.others) == (m2.incident.id, 1)
+
+
+def test_a_full_read_leaves_a_concurrent_report_in_the_chain(app, hotline):
+    """Two workers file into a chain that must be read in full (a report of it closed). The one
+    whose read is older commits last; re-pointing the chain as it read it must not cut off the
+    other's report, or every later report would read the chain in full again."""
+    from desk.incidents.burst import hint_for
+    from desk.incidents.services import intake_reads, restore
+
+    unit_ = unit("XJGAT")
+    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
+
+    def at(minutes: float):
+        return start + timedelta(minutes=minutes)
+
+    def filed(minutes: float, reads=None) -> Ticket:
+        return file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=at(minutes),
+                           reads=reads)[0]
+
+    first, closed = filed(0), filed(5)
+    filed(10)
+    restore(TEST, closed.incident)
+    older_read = intake_reads(unit_, at(20))
+    assert older_read.burst.full_read
+    filed(21)                      # the other worker, read and committed in between
+    filed(20, reads=older_read)
+    hint = hint_for(unit_.contract_id, at(25))
+    assert (hint.head_id, hint.others, hint.full_read) == (first.incident.id, 4, False)
