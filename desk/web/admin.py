@@ -23,9 +23,9 @@ bp.register_error_handler(DeskError, refusal_page)
 
 def _user_form() -> forms.UserForm:
     form = forms.UserForm()
-    form.unit.choices = [("", "—")] + [(u.code, f"{u.name} ({u.code})") for u in
-                                       db.session.execute(select(Unit).order_by(Unit.code)).scalars()]
-    form.contracts.choices = [(c.code, c.code) for c in all_contracts()]
+    form.unit.choices = forms.options([("", "—")] + [(u.code, f"{u.name} ({u.code})") for u in
+                                                     db.session.execute(select(Unit).order_by(Unit.code)).scalars()])
+    form.contracts.choices = forms.options((c.code, c.code) for c in all_contracts())
     return form
 
 
@@ -125,7 +125,7 @@ def contract(code: str):
 def _tokens_page(status: int = 200, error: DeskError | None = None, form=None, plaintext: str | None = None):
     if form is None:
         form = forms.TokenForm()
-    form.contracts.choices = [(c.code, c.code) for c in all_contracts()]
+    form.contracts.choices = forms.options((c.code, c.code) for c in all_contracts())
     tokens = db.session.execute(select(ApiToken).order_by(ApiToken.id.desc())).scalars().all()
     return page("admin/tokens.html", status, tokens=tokens, form=form, error=error, plaintext=plaintext,
                 revoke_form=forms.ActionForm())
@@ -141,7 +141,7 @@ def tokens():
 @allowed("admin")
 def create_token():
     form = forms.TokenForm()
-    form.contracts.choices = [(c.code, c.code) for c in all_contracts()]
+    form.contracts.choices = forms.options((c.code, c.code) for c in all_contracts())
     try:
         check_form(form, "the token was not created")
         _, plaintext = auth.create_api_token(actor(), form.name.data, list(form.contracts.data))

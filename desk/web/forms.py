@@ -6,10 +6,16 @@ from wtforms import (
     BooleanField, HiddenField, IntegerField, MultipleFileField, PasswordField, RadioField, SelectField,
     SelectMultipleField, StringField, TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from desk.models import ROLES
 from desk.sla.incidents import KINDS
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the choices of a select or radio field (WTForms 3.3 deprecates tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -27,7 +33,7 @@ class ActionForm(FlaskForm):
 
 class FaultForm(FlaskForm):
     unit = SelectField("Unit", coerce=int, validators=[InputRequired()])
-    kind = RadioField("Kind", choices=[(k, k) for k in KINDS], default="interruption",
+    kind = RadioField("Kind", choices=options((k, k) for k in KINDS), default="interruption",
                       validators=[DataRequired()])
     affected_cards = IntegerField("Affected cards", validators=[Optional(), NumberRange(min=1)])
     location = StringField("Where", validators=[Optional(), Length(max=300)])
@@ -88,7 +94,7 @@ class MaintenanceForm(FlaskForm):
 
 
 class TerminationForm(FlaskForm):
-    decision = RadioField("Decision", choices=[("exercised", "exercised"), ("not_exercised", "not_exercised")],
+    decision = RadioField("Decision", choices=options([("exercised", "exercised"), ("not_exercised", "not_exercised")]),
                           validators=[DataRequired()])
     note = TextAreaField("Note", validators=[Optional(), Length(max=4000)])
 
@@ -97,7 +103,7 @@ class UserForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
     display_name = StringField("Name", validators=[Optional(), Length(max=120)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=200)])
-    role = SelectField("Role", choices=[(r, r) for r in ROLES], validators=[DataRequired()])
+    role = SelectField("Role", choices=options((r, r) for r in ROLES), validators=[DataRequired()])
     unit = SelectField("Unit", validators=[Optional()])
     contracts = SelectMultipleField("Contracts", validators=[Optional()])
     phone = StringField("Phone", validators=[Optional(), Length(max=32)])

@@ -41,7 +41,7 @@ def new_ticket():
     require(user(), "file_ticket")
     units = units_for_filing(user())
     form = forms.FaultForm()
-    form.unit.choices = [(u.id, f"{u.name} ({u.code}) — {u.contract.code}") for u in units]
+    form.unit.choices = forms.options((u.id, f"{u.name} ({u.code}) — {u.contract.code}") for u in units)
     if request.method == "GET":
         return page("fault_form.html", form=form, units=units)
     try:
@@ -105,7 +105,7 @@ def acknowledge(incident_id: int):
 def assign(incident_id: int):
     def run(incident):
         form = forms.AssignForm()
-        form.engineer.choices = [(e.id, e.username) for e in services.engineers_for(incident.contract_id)]
+        form.engineer.choices = forms.options((e.id, e.username) for e in services.engineers_for(incident.contract_id))
         check_form(form)
         services.assign(actor(), incident, form.engineer.data)
     return _act(incident_id, "assign", run, "Assigned.")
@@ -169,7 +169,7 @@ def dispute_restoration(incident_id: int):
 def propose_cause(incident_id: int):
     def run(incident):
         form = forms.CauseForm()
-        form.cause.choices = [(c, c) for c in services.CAUSE_PROPOSALS]
+        form.cause.choices = forms.options((c, c) for c in services.CAUSE_PROPOSALS)
         form.maintenance_notice.validate_choice = False
         check_form(form)
         services.propose_cause(actor(), incident, form.cause.data, form.evidence.data,
