@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, String, bindparam, case, exists, func, select, 
 
 from desk.extensions import db
 from desk.models import Incident
+from desk.models.incidents import STATUSES
 
 OPEN = ("open", "acknowledged")
 
@@ -135,25 +136,32 @@ def hint_for(contract_id: int, at: datetime) -> Hint:
 
 
 def _appended(contract_id: int, at: datetime) -> Hint | None:
-    """The hint from the stored heads, or None when they cannot be trusted here. Two statements
-    in a storm, whatever its length: the counts run inside the database.
+    """The hint from the stored heads, or None when they cannot be trusted here. Two statements,
+    each reading a few index entries however long the storm: the last report, and then whether a
+    report pointing at its head has closed, whether an open report stands within the window before
+    that head, and the reports pointing at it, counted up to COUNTED.
 
     The chain's last report may be a little later than the new one: another worker's report of
     the same storm, committed while this one was being read. The new report then falls inside the
     chain, which is as good as at its end."""
     gap = window()
-    last_query, counts_query, later_query = _appended_queries()
+    last_query, checks_query, later_query = _appended_queries()
     params = {"contract": contract_id, "since": at - gap, "until": at + gap, "beyond": at + gap + timedelta(days=1)}
     last = db.session.execute(last_query, params).first()
     if last is None:
         return None if db.session.execute(later_query, params).scalar() else Hint(None, 0, (), False)
     if last.later or last.status not in OPEN or last.head_at > at:
         return None  # a report beyond the window's reach after it, or the new report would come first
-    counts = db.session.execute(counts_query, {"contract": contract_id, "head": last.id,
-                                               "since": last.head_at - gap, "until": last.reported_at}).one()
-    if counts.pointing != counts.pointing_open or counts.in_reach != counts.pointing_open + 1:
+    checks = db.session.execute(checks_query, {"contract": contract_id, "head": last.id,
+                                               "before": last.head_at - gap, "head_at": last.head_at}).one()
+    if checks.closed or checks.before:
         return None
-    return Hint(last.id, counts.in_reach, (), False, last.ticket)
+    return Hint(last.id, checks.pointing + 1, (), False, last.ticket)
+
+
+# The SMS counts a chain's reports up to this many; the incident page shows them all.
+COUNTED = 200
+CLOSED = tuple(s for s in STATUSES if s not in OPEN)
 
 
 @cache
@@ -169,7 +177,7 @@ def _appended_queries():
     since, until = bindparam("since", type_=when), bindparam("until", type_=when)
     of_contract = (Incident.contract_id == contract, Incident.status.in_(OPEN))
     # Any open report after the window's reach, up to a day (the full read's bound): the chain
-    # could reach it through the last report, so the counts below would not be the chain's.
+    # could reach it through the last report.
     later = exists().where(*of_contract, Incident.reported_at > until,
                            Incident.reported_at <= bindparam("beyond", type_=when))
     last = (
@@ -184,13 +192,18 @@ def _appended_queries():
         .select_from(last)
         .join(head, head.id == func.coalesce(last.c.burst_head_id, last.c.id))
     )
-    in_reach = select(func.count()).where(*of_contract, Incident.reported_at >= since, Incident.reported_at <= until)
-    counts_query = select(
-        func.count().label("pointing"),
-        func.count(case((Incident.status.in_(OPEN), 1))).label("pointing_open"),
-        in_reach.scalar_subquery().label("in_reach"),
-    ).where(Incident.burst_head_id == head_id)
-    return last_query, counts_query, select(later)
+    # A closure inside the chain may have broken it (the reports pointing at the head stay open
+    # until a full read re-points them).
+    closed = exists().where(Incident.burst_head_id == head_id, Incident.status.in_(CLOSED))
+    # An open report within the window before the head, not pointing at it: the head is not the
+    # chain's first (two reports filed at once, neither seeing the other, both start a chain).
+    before = exists().where(*of_contract, Incident.reported_at >= bindparam("before", type_=when),
+                            Incident.reported_at <= bindparam("head_at", type_=when), Incident.id != head_id,
+                            func.coalesce(Incident.burst_head_id, 0) != head_id)
+    pointing = select(Incident.id).where(Incident.burst_head_id == head_id).limit(COUNTED).subquery()
+    checks_query = select(closed.label("closed"), before.label("before"),
+                          select(func.count()).select_from(pointing).scalar_subquery().label("pointing"))
+    return last_query, checks_query, select(later)
 
 
 def first_ticket_id(incident_id: int) -> int | None:

@@ -208,7 +208,7 @@ def _rehead_burst(head_id: int, chain: tuple[int, ...], strays: tuple[int, ...])
 
 def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -> None:
     deadline = repair_deadline(incident)
-    from desk.incidents.burst import window
+    from desk.incidents.burst import COUNTED, window
     from desk.timeparse import local
 
     tz = incident.contract.timezone
@@ -219,7 +219,9 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -
     if reads.burst_head_ticket is not None:
         # 六.(六) counts outages: tell the engineer this call is likely one already reported.
         minutes = int(window().total_seconds() // 60)
-        text += f"；{minutes}分钟内同合同已有{reads.burst.others}起报障，疑似同一故障，" \
+        others = reads.burst.others
+        counted = f"{others}" if others <= COUNTED else f"{COUNTED}余"
+        text += f"；{minutes}分钟内同合同已有{counted}起报障，疑似同一故障，" \
                 f"首报工单{Ticket.format_number(reads.burst_head_ticket)}，请核实后合并"
     for engineer_id, phone in reads.engineers:
         # The key names this new ticket, so no earlier message can hold it.

@@ -191,3 +191,33 @@ def test_a_full_read_leaves_a_concurrent_report_in_the_chain(app, hotline):
     filed(20, reads=older_read)
     hint = hint_for(unit_.contract_id, at(25))
     assert (hint.head_id, hint.others, hint.full_read) == (first.incident.id, 4, False)
+
+
+def test_two_first_reports_filed_at_once_resolve_to_the_earlier(app, hotline):
+    """Two workers file the storm's first reports at once; neither sees the other, both start a
+    chain. The next report must name the earlier one as the first, not its own predecessor."""
+    from desk.incidents.burst import hint_for
+    from desk.incidents.services import intake_reads
+
+    unit_ = unit("XJGAT")
+    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    blind = intake_reads(unit_, start + timedelta(seconds=1))
+    first = file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=start)[0]
+    file_ticket(TEST, unit=unit_, kind="interruption", channel="hotline", reported_at=start + timedelta(seconds=1),
+                reads=blind)
+    hint = hint_for(unit_.contract_id, start + timedelta(minutes=1))
+    assert (hint.head_id, hint.others) == (first.incident.id, 2)
+
+
+def test_the_sms_counts_a_long_chain_up_to_a_bound(app, hotline, monkeypatch):
+    from desk.incidents import burst
+
+    monkeypatch.setattr(burst, "COUNTED", 3)
+    start = utcnow() - timedelta(hours=1)
+    first = file_ticket(TEST, unit=unit("XJGAT"), kind="interruption", channel="hotline", reported_at=start)[0]
+    for n in range(1, 6):
+        file_ticket(TEST, unit=unit("XJGAT"), kind="interruption", channel="hotline",
+                    reported_at=start + timedelta(minutes=n))
+    texts = engineer_texts()
+    assert f"已有3起报障，疑似同一故障，首报工单{first.number}" in texts[3]
+    assert f"已有3余起报障，疑似同一故障，首报工单{first.number}" in texts[5]
