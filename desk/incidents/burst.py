@@ -7,11 +7,11 @@ other, to be merged into the first, so that 六.(六) counts the outage once, no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta, timezone
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import DateTime, String, bindparam, case, exists, func, select, type_coerce
+from sqlalchemy import DateTime, String, bindparam, exists, func, select, type_coerce
 
 from desk.extensions import db
 from desk.models import Incident
@@ -111,12 +111,12 @@ def hint_for(contract_id: int, at: datetime) -> Hint:
 
     In a storm every report finds all the earlier ones open, so reading the chain report by report
     makes the storm's n-th filing pay for the n − 1 before it. A report appended to the end of a
-    chain instead follows its predecessor's stored head, and trusts it only when the open reports
-    from a window before that head to the predecessor are exactly the head and the reports pointing
-    at it, all still open: each of those joined within the window of one of them, so the chain is
-    unbroken and starts there. Anything else (a report filed back in time, a report of the chain
-    closed since) reads the chain in full, and the filing points the chain's reports at its first
-    again (services._rehead_burst), which makes the check hold for the next.
+    chain instead follows its predecessor's stored head (_appended). Each report pointing at a head
+    joined within the window of the head or of another such report; while none of them has closed,
+    the chain they form is unbroken, and while no open report stands within the window before the
+    head, it starts there. Anything else (a report filed back in time, a report of the chain closed
+    since) reads the chain in full, and the filing points the chain's reports at its first again
+    (services._rehead_burst), which makes the checks hold for the next.
 
     Another worker's report of the same storm, committed after this one's read, keeps the head it
     was given: it is in the chain, and clearing it would fail the next check, and the next."""

@@ -96,7 +96,7 @@ class Incident(db.Model):
 
 
 Index("ix_incident_contract_reported", Incident.contract_id, Incident.reported_at, Incident.id)
-Index("ix_incident_contract_status", Incident.contract_id, Incident.status, Incident.reported_at)
+Index("ix_incident_contract_status", Incident.contract_id, Incident.status)
 Index("ix_incident_burst_head", Incident.burst_head_id, Incident.status)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Created: 2026-12-02 18:16:22.824422
+Created: 2026-12-02 18:42:31.042989
 """
 from alembic import op
 import sqlalchemy as sa
@@ -265,7 +265,7 @@ def upgrade():
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.create_index('ix_incident_burst_head', ['burst_head_id', 'status'], unique=False)
         batch_op.create_index('ix_incident_contract_reported', ['contract_id', 'reported_at', 'id'], unique=False)
-        batch_op.create_index('ix_incident_contract_status', ['contract_id', 'status', 'reported_at'], unique=False)
+        batch_op.create_index('ix_incident_contract_status', ['contract_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_incident_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('attachment',
