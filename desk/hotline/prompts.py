@@ -86,7 +86,7 @@ def status(ticket, incident, deadline: datetime | None, now: datetime) -> str:
     """The state of a ticket, and the time left to its repair deadline while the fault is open."""
     tz = incident.contract.timezone
     text = f"工单{ticket.number}：{STATUS_WORDS.get(incident.status, incident.status)}。"
-    if incident.status in ("open", "acknowledged") and deadline is not None:
+    if incident.is_open and deadline is not None:
         if deadline > now:
             text += f"距修复时限还有{duration(deadline - now)}（{instant(deadline, tz)}）。"
         else:

@@ -15,9 +15,8 @@ from sqlalchemy import DateTime, String, bindparam, exists, func, select, type_c
 
 from desk.extensions import db
 from desk.models import Incident
+from desk.models.incidents import OPEN_STATUSES as OPEN
 from desk.models.incidents import STATUSES
-
-OPEN = ("open", "acknowledged")
 
 
 @dataclass(frozen=True)

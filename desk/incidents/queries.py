@@ -15,10 +15,11 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.incidents.services import repair_deadline
 from desk.models import STATUSES, AuditEntry, Contract, Incident, Ticket, Unit, User, utcnow
+from desk.models.incidents import OPEN_STATUSES
 from desk.timeparse import local
 
 LIST_LIMIT = 200
-OPEN = ("open", "acknowledged")
+OPEN = OPEN_STATUSES
 
 
 @dataclass(frozen=True)

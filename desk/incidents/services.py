@@ -374,7 +374,7 @@ def restore(actor: Actor, incident: Incident, restored_at: datetime | None = Non
     _check(actor, incident, "restore")
     now = _now(now)
     restored_at = restored_at or now
-    if incident.status not in ("open", "acknowledged"):
+    if not incident.is_open:
         _refuse(f"only an open incident can be restored; this one is {incident.status}")
     _not_future(restored_at, now, "restored_at")
     if restored_at < incident.started_at:

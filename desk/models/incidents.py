@@ -21,6 +21,7 @@ from desk.sla.incidents import CAUSES, KINDS
 CHANNELS = ("web", "hotline", "sms", "api", "import")
 # open → acknowledged → restored → confirmed; a dispute sends a restored incident back to open.
 STATUSES = ("open", "acknowledged", "restored", "confirmed", "merged")
+OPEN_STATUSES = ("open", "acknowledged")  # the repair clock runs; the others end it
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -92,7 +93,7 @@ class Incident(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("open", "acknowledged")
+        return self.status in OPEN_STATUSES
 
 
 Index("ix_incident_contract_reported", Incident.contract_id, Incident.reported_at, Incident.id)
