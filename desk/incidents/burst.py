@@ -15,8 +15,7 @@ from sqlalchemy import DateTime, String, bindparam, exists, func, select, type_c
 
 from desk.extensions import db
 from desk.models import Incident
-from desk.models.incidents import OPEN_STATUSES as OPEN
-from desk.models.incidents import STATUSES
+from desk.models.incidents import OPEN_STATUSES, STATUSES
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def burst_of(incident: Incident) -> Burst | None:
 
 def _chain(incident: Incident) -> list[int] | None:
     """The ids of the chain, in report order, or None when the incident stands alone."""
-    if incident.status not in OPEN:
+    if incident.status not in OPEN_STATUSES:
         return None
     return chain_of(incident.id, nearby_open(incident.contract_id, incident.reported_at))
 
@@ -67,7 +66,7 @@ def _nearby_rows(contract_id: int, at) -> list[tuple[int, datetime, int | None]]
     raw = type_coerce(Incident.reported_at, String if sqlite else DateTime(timezone=True))
     rows = db.session.execute(
         select(Incident.id, raw, Incident.burst_head_id)
-        .where(Incident.contract_id == contract_id, Incident.status.in_(OPEN),
+        .where(Incident.contract_id == contract_id, Incident.status.in_(OPEN_STATUSES),
                Incident.reported_at >= at - timedelta(days=1), Incident.reported_at <= at + timedelta(days=1))
         .order_by(Incident.reported_at, Incident.id)
     )
@@ -101,7 +100,7 @@ class Hint:
     others: int              # the open reports already in its chain
     chain: tuple[int, ...]   # after a full read: the chain's existing reports, to point at its first again
     full_read: bool          # whether the chain had to be read report by report
-    head_ticket_id: int | None = None  # the first ticket of the chain's first report, when known
+    head_ticket_id: int | None = None  # the first ticket of the chain's first report
     strays: tuple[int, ...] = ()  # after a full read: open reports pointing at that first, not in its chain
 
 
@@ -131,7 +130,8 @@ def hint_for(contract_id: int, at: datetime) -> Hint:
     head, members = chain[0] or None, set(chain)
     # A closure that split the chain leaves reports beyond the break pointing at its first.
     strays = tuple(i for i, _, points_at in rows if head and points_at == head and i not in members)
-    return Hint(head, len(chain) - 1, tuple(i for i in chain if i), True, strays=strays)
+    return Hint(head, len(chain) - 1, tuple(i for i in chain if i), True,
+                first_ticket_id(head) if head else None, strays)
 
 
 def _appended(contract_id: int, at: datetime) -> Hint | None:
@@ -149,7 +149,7 @@ def _appended(contract_id: int, at: datetime) -> Hint | None:
     last = db.session.execute(last_query, params).first()
     if last is None:
         return None if db.session.execute(later_query, params).scalar() else Hint(None, 0, (), False)
-    if last.later or last.status not in OPEN or last.head_at > at:
+    if last.later or last.status not in OPEN_STATUSES or last.head_at > at:
         return None  # a report beyond the window's reach after it, or the new report would come first
     checks = db.session.execute(checks_query, {"contract": contract_id, "head": last.id,
                                                "before": last.head_at - gap, "head_at": last.head_at}).one()
@@ -160,7 +160,12 @@ def _appended(contract_id: int, at: datetime) -> Hint | None:
 
 # The SMS counts a chain's reports up to this many; the incident page shows them all.
 COUNTED = 200
-CLOSED = tuple(s for s in STATUSES if s not in OPEN)
+
+
+def counted(others: int) -> str:
+    """How many reports the SMS says came before: "200余" (200-odd) past COUNTED."""
+    return f"{others}" if others <= COUNTED else f"{COUNTED}余"
+CLOSED = tuple(s for s in STATUSES if s not in OPEN_STATUSES)
 
 
 @cache
@@ -174,7 +179,7 @@ def _appended_queries():
     when = Incident.reported_at.type
     contract, head_id = bindparam("contract"), bindparam("head")
     since, until = bindparam("since", type_=when), bindparam("until", type_=when)
-    of_contract = (Incident.contract_id == contract, Incident.status.in_(OPEN))
+    of_contract = (Incident.contract_id == contract, Incident.status.in_(OPEN_STATUSES))
     # Any open report after the window's reach, up to a day (the full read's bound): the chain
     # could reach it through the last report.
     later = exists().where(*of_contract, Incident.reported_at > until,

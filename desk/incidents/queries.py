@@ -19,7 +19,6 @@ from desk.models.incidents import OPEN_STATUSES
 from desk.timeparse import local
 
 LIST_LIMIT = 200
-OPEN = OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -99,9 +98,9 @@ class QueueItem:
 def queue(user: User, filters: Filters, tz: str, *, now: datetime | None = None) -> list[QueueItem]:
     """Open incidents of the user's contracts, the one whose repair deadline comes first on top."""
     now = now or utcnow()
-    if filters.status and filters.status not in OPEN:
+    if filters.status and filters.status not in OPEN_STATUSES:
         raise ValidationFailed("the queue holds open incidents only: status open or acknowledged")
-    incidents = [i for i in find_incidents(user, filters, tz) if i.status in OPEN]
+    incidents = [i for i in find_incidents(user, filters, tz) if i.status in OPEN_STATUSES]
     items = []
     for incident in incidents:
         deadline = repair_deadline(incident)
@@ -209,7 +208,7 @@ def merge_candidates(incident: Incident) -> list[Incident]:
     """Other open incidents of the same contract: what an engineer may merge into this one."""
     return list(db.session.execute(
         select(Incident).where(Incident.contract_id == incident.contract_id, Incident.id != incident.id,
-                               Incident.status.in_(OPEN + ("restored",)))
+                               Incident.status.in_(OPEN_STATUSES + ("restored",)))
         .order_by(Incident.reported_at.desc()).limit(50)
     ).scalars())
 

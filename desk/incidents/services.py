@@ -18,10 +18,12 @@ from desk.db import transaction
 from desk.auth.permissions import check_contract, check_incident, check_unit_for_filing
 from desk.errors import InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
+from desk.incidents.burst import Hint, counted, hint_for, window
 from desk.models import (
     Attachment, CauseProposal, Comment, Contract, Incident, MaintenanceNotice, Payment, TerminationDecision,
     Ticket, Unit, User, utcnow,
 )
+from desk.models.incidents import OPEN_STATUSES
 from desk.models.types import MAX_MONEY
 from desk.models.users import CARRIER_ROLES
 from desk.outbox.services import enqueue, on_duty_engineers
@@ -113,21 +115,16 @@ class IntakeReads:
     writer waits for the one holding the write lock, so the lock is held for the inserts alone."""
 
     engineers: tuple[tuple[int, str], ...]  # the contract's on-duty engineers: (id, phone)
-    burst: object                           # desk.incidents.burst.Hint: the burst the report joins
-    burst_head_ticket: int | None           # the first ticket of that burst's first report
+    burst: Hint                             # the burst the report joins, for the engineer's SMS
 
 
 def intake_reads(unit: Unit, reported_at: datetime | None = None) -> IntakeReads:
     """Read before the write transaction (the caller's, if it opens one around file_ticket)."""
-    from desk.incidents.burst import first_ticket_id, hint_for
-
     reported_at = reported_at or utcnow()
     unit.contract.terms()  # the contract and its clauses, loaded now rather than under the lock
-    burst = hint_for(unit.contract_id, reported_at)
     return IntakeReads(
         engineers=tuple((e.id, e.phone) for e in on_duty_engineers(unit.contract_id)),
-        burst=burst,
-        burst_head_ticket=(burst.head_ticket_id or first_ticket_id(burst.head_id)) if burst.head_id else None,
+        burst=hint_for(unit.contract_id, reported_at),
     )
 
 
@@ -195,20 +192,17 @@ def _rehead_burst(head_id: int, chain: tuple[int, ...], strays: tuple[int, ...])
     (desk.incidents.burst.hint_for). A closed report of the chain as read keeps its pointer: it
     closed while this filing was read, and the next check must see it.
     A derived shortcut, not the incident's record: no version, audit entry or updated_at."""
-    from desk.incidents.burst import OPEN
-
     table = Incident.__table__
     keep = {"updated_at": table.c.updated_at}
     db.session.execute(update(table).where(table.c.id.in_([i for i in chain if i != head_id]))
                        .values(burst_head_id=head_id, **keep))
     db.session.execute(update(table).where(table.c.id.in_((head_id, *strays))).values(burst_head_id=None, **keep))
-    db.session.execute(update(table).where(table.c.burst_head_id == head_id, table.c.status.not_in(OPEN),
+    db.session.execute(update(table).where(table.c.burst_head_id == head_id, table.c.status.not_in(OPEN_STATUSES),
                                            table.c.id.not_in(chain)).values(burst_head_id=None, **keep))
 
 
 def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -> None:
     deadline = repair_deadline(incident)
-    from desk.incidents.burst import COUNTED, window
     from desk.timeparse import local
 
     tz = incident.contract.timezone
@@ -216,13 +210,11 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -
            f"{'业务中断' if ticket.kind == 'interruption' else '业务受损'}"
     if deadline is not None:
         text += f"，修复时限 {local(deadline, tz):%m-%d %H:%M}"
-    if reads.burst_head_ticket is not None:
+    if reads.burst.head_ticket_id is not None:
         # 六.(六) counts outages: tell the engineer this call is likely one already reported.
         minutes = int(window().total_seconds() // 60)
-        others = reads.burst.others
-        counted = f"{others}" if others <= COUNTED else f"{COUNTED}余"
-        text += f"；{minutes}分钟内同合同已有{counted}起报障，疑似同一故障，" \
-                f"首报工单{Ticket.format_number(reads.burst_head_ticket)}，请核实后合并"
+        text += f"；{minutes}分钟内同合同已有{counted(reads.burst.others)}起报障，疑似同一故障，" \
+                f"首报工单{Ticket.format_number(reads.burst.head_ticket_id)}，请核实后合并"
     for engineer_id, phone in reads.engineers:
         # The key names this new ticket, so no earlier message can hold it.
         enqueue(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}", fresh=True)

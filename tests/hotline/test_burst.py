@@ -104,7 +104,7 @@ def test_the_stored_heads_give_the_chain_the_definition_gives(app, hotline):
         roll = rng.random()
         if roll < 0.12 and filed:
             # Mostly inside the current chain, where a closure can break it.
-            open_ones = [t for t in filed if t.incident.status in ("open", "acknowledged")][-6:]
+            open_ones = [t for t in filed if t.incident.is_open][-6:]
             if open_ones:
                 restore(TEST, rng.choice(open_ones).incident)
             continue
