@@ -269,8 +269,13 @@ def _check_exactly_once(found: Counter, tag: str, reports: int, what: str) -> li
     return problems
 
 
-def run_intake(url: str, *, reports: int, clients: int, runs: int, log=print) -> IntakeResult:
-    """Seed the database, serve the desk and the floor side by side, alternate runs of each."""
+def run_intake(url: str, *, reports: int, clients: int, runs: int, until: float | None = None,
+               log=print) -> IntakeResult:
+    """Seed the database, serve the desk and the floor side by side, alternate runs of each.
+
+    `until` (a time.monotonic() instant): no run starts that, taking as long as the longest so
+    far, would end after it; the first run always goes. `make bench` is bounded this way on a
+    slow machine, with fewer runs rather than smaller storms (the table says how many)."""
     from sqlalchemy import create_engine
 
     from bench.common import desk_app
@@ -339,11 +344,17 @@ def run_intake(url: str, *, reports: int, clients: int, runs: int, log=print) ->
         with Gunicorn("wsgi:app", desk_env, "desk") as desk, \
                 Gunicorn("bench.floor:create_app()", {"DATABASE_URL": url}, "floor") as floor:
             floor_callers = new_clients(cookies=False)
+            longest = 0.0
             try:
                 for run in range(runs):
+                    if run and until is not None and time.monotonic() + longest > until:
+                        log(f"  stopped after {run} of {runs} runs: another would overrun the time budget")
+                        break
+                    began = time.monotonic()
                     tag = f"{session_tag}-r{run}"
                     await floor_run(floor, floor_callers, tag)
                     await desk_run(desk, run, tag)
+                    longest = max(longest, time.monotonic() - began)
                     log(f"  run {run + 1}/{runs}: desk {result.throughput[-1]:.0f}/s "
                         f"p99 {result.p99_ms[-1]:.0f} ms, floor {result.floor_throughput[-1]:.0f}/s")
             finally:
