@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from desk.audit.services import Actor, record, snapshot
 from desk.db import in_transaction, transaction
@@ -39,22 +39,18 @@ def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
 ON_DUTY_ROLES = ("carrier_engineer", "carrier_manager")
 
 
-def on_duty_engineers(contract_id: int) -> list[User]:
+def on_duty_engineers(contract_id: int) -> list[Row]:
+    """Whom to tell of a new or reopened fault: the contract's active on-duty carrier staff, as
+    (id, phone) rows. Not User objects: every filing asks, and loading whole users cost more."""
     from desk.models.users import user_contract
 
-    return list(
-        db.session.execute(
-            select(User)
-            .join(user_contract, user_contract.c.user_id == User.id)
-            .where(
-                user_contract.c.contract_id == contract_id,
-                User.role.in_(ON_DUTY_ROLES),
-                User.on_duty.is_(True),
-                User.active.is_(True),
-            )
-            .order_by(User.id)
-        ).scalars()
-    )
+    return list(db.session.execute(
+        select(User.id, User.phone)
+        .join(user_contract, user_contract.c.user_id == User.id)
+        .where(user_contract.c.contract_id == contract_id, User.role.in_(ON_DUTY_ROLES),
+               User.on_duty.is_(True), User.active.is_(True))
+        .order_by(User.id)
+    ))
 
 
 # What an admin sees and may do: the messages by status, and sending a failed one again.

@@ -17,7 +17,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def init_web(app: Flask) -> None:
-    from desk.models import User
+    from sqlalchemy.orm import joinedload
+
+    from desk.models import Unit, User
     from desk.web import admin, auth, dashboard, incidents, lists
     from desk.web.i18n import init_i18n
     from desk.web.helpers import init_templates
@@ -30,7 +32,9 @@ def init_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # A reporter's unit and its contract come with it: the fault form and most pages read them.
+        return db.session.get(User, int(user_id), options=[joinedload(User.unit).joinedload(Unit.contract)]) \
+            if user_id.isdigit() else None
 
     for module in (auth, incidents, lists, dashboard, admin):
         app.register_blueprint(module.bp)
