@@ -130,7 +130,11 @@ def _link(session) -> None:
         return
     entries = [entry for _t, entry in pending[1]]
     lock_for_chain(session, _CHAIN_LOCK)
-    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    # Core on the session's connection: the entries are never ORM-managed rows, and every write
+    # transaction of the desk comes through here, so the ORM's per-statement work is spared.
+    connection = session.connection()
+    table = AuditEntry.__table__
+    prev = connection.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
     rows = []
     for entry in entries:
         entry.prev_hash = prev
@@ -139,7 +143,7 @@ def _link(session) -> None:
                                        entry.before, entry.after)
         rows.append({column: getattr(entry, column) for column in _COLUMNS})
     # One executemany, in order (ids ascend as the chain runs); nothing reads the entries back here.
-    session.execute(insert(AuditEntry), rows)
+    connection.execute(insert(table), rows)
 
 
 @dataclass(frozen=True)
