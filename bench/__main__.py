@@ -32,8 +32,9 @@ class Plan:
     engine_incidents: int
 
 
-# `make bench` stays under 10 minutes: the budget, with room for make's own start.
-BUDGET_SECONDS = 570.0
+# `make bench` stays under 10 minutes: the budget, with room for make's own start and for a last run
+# of B1 slower than the ones before it (they vary by about ±20 %).
+BUDGET_SECONDS = 540.0
 
 
 def plan(quick: bool, sqlite_only: bool) -> Plan:
