@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -12,12 +10,12 @@ from desk.api import bp
 from desk.api.openapi import OPENAPI
 from desk.audit.services import Actor
 from desk.auth.services import token_contract_ids, token_for
-from desk.contracts.services import get_contract
+from desk.contracts.services import get_contract, unit_with_terms
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, Forbidden, NotFound, ValidationFailed
-from desk.extensions import csrf, db
+from desk.extensions import csrf
 from desk.incidents.services import file_ticket, get_ticket, repair_deadline
-from desk.models import Contract, Unit, utcnow
+from desk.models import Unit, utcnow
 from desk.reports.services import monthly_report
 from desk.timeparse import parse_instant
 
@@ -156,9 +154,7 @@ def create_ticket():
         errors.append("idempotency_key: 1 to 150 characters")
     if errors:
         raise ValidationFailed("the fault report was refused", errors=errors)
-    # With its contract and clauses, which the filing reads (the repair deadline, the cards): one query.
-    unit = db.session.execute(select(Unit).where(Unit.code == body["unit"]).options(
-        joinedload(Unit.contract).joinedload(Contract.clauses))).unique().scalar_one_or_none()
+    unit = unit_with_terms(Unit.code == body["unit"])
     if unit is None:
         raise ValidationFailed("the fault report was refused", errors=[f"unit: no unit with code {body['unit']!r}"])
     _check_scope(unit.contract_id)

@@ -13,17 +13,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
-from desk.contracts.services import normalise_phone
+from desk.contracts.services import normalise_phone, unit_with_terms
 from desk.db import transaction
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
 from desk.hotline import prompts
 from desk.incidents.services import file_ticket, repair_deadline
-from desk.models import Contract, HotlineCall, Incident, Ticket, Unit, UnitPhone, utcnow
+from desk.models import HotlineCall, Incident, Ticket, Unit, UnitPhone, utcnow
 from desk.outbox.services import enqueue
 
 HOTLINE = Actor.system("hotline")
@@ -249,9 +248,7 @@ def _sms_report(message_sid: str, from_phone: str, rest: str, now: datetime) -> 
     code, _, description = rest.partition(" ")
     if not code:
         return prompts.SMS_HELP
-    # With its contract and clauses, which the filing reads: one query.
-    unit = db.session.execute(select(Unit).where(func.upper(Unit.code) == code.upper()).options(
-        joinedload(Unit.contract).joinedload(Contract.clauses))).unique().scalar_one_or_none()
+    unit = unit_with_terms(func.upper(Unit.code) == code.upper())
     if unit is None:
         return prompts.SMS_NO_UNIT.format(code=code[:20])
     # A unit code is no secret: only a number registered for the unit may file in its name.
