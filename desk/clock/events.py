@@ -133,7 +133,9 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
         elif event.status == "cancelled":  # e.g. a disputed restoration: the clock runs again
             event.status, event.due_at, event.payload = "pending", due_at, {**payload, "notify": notify}
     if rows:
-        session.execute(insert(ClockEvent), rows)  # one executemany; the unique key still stands guard
+        # One executemany through the connection (Core: nothing reads them back as objects here);
+        # the unique key still stands guard.
+        session.connection().execute(insert(ClockEvent.__table__), rows)
 
 
 def sync_incident(incident: Incident, *, new: bool = False) -> None:
@@ -149,7 +151,8 @@ def sync_incident(incident: Incident, *, new: bool = False) -> None:
         return
     # Once per transaction and contract, however many incidents it changed (an import of thousands).
     contract_id = incident.contract_id
-    before_commit(("clock.contract", contract_id), lambda: db.session.add(ClockResync(contract_id=contract_id)))
+    before_commit(("clock.contract", contract_id), lambda: db.session.connection().execute(
+        insert(ClockResync.__table__).values(contract_id=contract_id)))
 
 
 def resync_contracts(around: datetime) -> int:
