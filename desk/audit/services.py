@@ -70,8 +70,29 @@ def entry_hash(prev_hash: str, at: datetime, actor_label: str, actor_id, contrac
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+@dataclass(slots=True)
+class PendingEntry:
+    """An entry recorded in a transaction, waiting for its link into the chain at the commit.
+
+    Not an AuditEntry: _link inserts it through the connection, so the ORM never manages it, and
+    a batch of the clock's events records a hundred of them."""
+
+    at: datetime
+    actor_id: int | None
+    actor_label: str
+    contract_id: int | None
+    incident_id: int | None
+    entity: str
+    entity_id: str
+    action: str
+    before: Any
+    after: Any
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
 def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=None, incident_id=None,
-           before: dict | None = None, after: dict | None = None, at: datetime | None = None) -> AuditEntry:
+           before: dict | None = None, after: dict | None = None, at: datetime | None = None) -> PendingEntry:
     """Append one entry; must run inside the service's transaction so it commits with the change.
 
     The entry is linked into the chain as the transaction commits (see _link): the chain's lock
@@ -81,11 +102,8 @@ def record(actor: Actor, action: str, entity: str, entity_id, *, contract_id=Non
         raise RuntimeError("audit entries are written inside a service transaction")
     session = db.session()  # the request's Session itself, not its scoped proxy
     at = at or utcnow()
-    entry = AuditEntry(
-        at=at, actor_id=actor.user_id, actor_label=actor.label, contract_id=contract_id,
-        incident_id=incident_id, entity=entity, entity_id=str(entity_id), action=action,
-        before=jsonable(before), after=jsonable(after),
-    )
+    entry = PendingEntry(at, actor.user_id, actor.label, contract_id, incident_id, entity, str(entity_id), action,
+                         jsonable(before), jsonable(after))
     pending = session.info.get(_PENDING)
     if pending is None or pending[0] is not session.get_transaction():
         pending = session.info[_PENDING] = (session.get_transaction(), [])
