@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from desk.db import before_commit, transaction
 from desk.extensions import db
 from desk.models import ClockEvent, ClockResync, Contract, Incident, utcnow
+from desk.sla.terms import ContractTerms
 from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
 from desk.sla.timeutil import add_months, local_month, month_bounds
 
@@ -47,14 +48,16 @@ def _config(name: str, default):
     return current_app.config.get(name, default)
 
 
-def wanted_events(incident: Incident) -> Wanted:
-    """The incident's own events (R1 warnings and breach, R2 strike) that its facts call for."""
+def wanted_events(incident: Incident, terms: ContractTerms | None = None) -> Wanted:
+    """The incident's own events (R1 warnings and breach, R2 strike) that its facts call for.
+
+    `terms`: its contract's, when the caller has them (the clock's batch reads them as rows)."""
     from desk.incidents.services import facts_of
 
     wanted: Wanted = {}
     if incident.status == "merged":
         return wanted  # its tickets now belong to the survivor, whose events count
-    terms = incident.contract.terms()
+    terms = terms or incident.contract.terms()
     facts = facts_of(incident)
     restored = incident.restored_at
     from desk.sla.repair_deadline import repair_deadline_at
@@ -184,11 +187,11 @@ def sync_contract(contract_id: int, around: datetime | None = None) -> None:
     _reconcile(pending, wanted, contract_id, None)
 
 
-def still_wanted(event: ClockEvent) -> bool:
+def still_wanted(event: ClockEvent, terms: ContractTerms | None = None) -> bool:
     """Re-checked when the event comes due: the facts may have changed since it was derived."""
     if event.incident_id is not None:
         incident = db.session.get(Incident, event.incident_id)
-        return incident is not None and event.key in wanted_events(incident)
+        return incident is not None and event.key in wanted_events(incident, terms)
     if event.kind in OUTAGE_KINDS:
         contract = db.session.get(Contract, event.contract_id)
         return event.key in wanted_contract_events(contract, event.due_at)[0]

@@ -50,7 +50,9 @@ class Contract(db.Model):
             self.__dict__["_terms"] = parsed
         return parsed[1]
 
-    def as_mapping(self) -> dict:
+    def as_mapping(self, clauses: dict[str, dict] | None = None) -> dict:
+        """The contract as the engine reads it (desk.sla.terms.terms_from_mapping). `clauses`, name →
+        parameters, when the caller read them as rows (the clock's batch) rather than as objects."""
         data = {
             "code": self.code,
             "title": self.title,
@@ -61,7 +63,7 @@ class Contract(db.Model):
             "service_end": self.service_end,
             "total_amount": str(self.total_amount),
             "cards": self.cards,
-            "clauses": {c.name: dict(c.params) for c in self.clauses},
+            "clauses": {c.name: dict(c.params) for c in self.clauses} if clauses is None else clauses,
         }
         if self.monthly_fee is not None:
             data["monthly_fee"] = str(self.monthly_fee)

@@ -26,7 +26,7 @@ def test_crash_between_recording_and_notifying_then_recovery(world, monkeypatch)
         calls.append(args)
         raise ConnectionError("the process died while queueing the notification")
 
-    monkeypatch.setattr(clock_tick, "enqueue", crash)
+    monkeypatch.setattr(clock_tick.Writes, "queue", crash)
     result = tick(utcnow())
     assert calls and result.recorded == 0
     db.session.rollback()
@@ -44,19 +44,18 @@ def test_crash_between_recording_and_notifying_then_recovery(world, monkeypatch)
 
 
 def _failing_on(key_part: str, calls: list, twice: bool = False):
-    """enqueue as the tick calls it, but the event whose key holds `key_part` fails after queueing:
-    a plain exception, or (twice) the same message inserted twice, which the database refuses."""
-    real = clock_tick.enqueue
+    """Queueing as the tick does it, but the event whose key holds `key_part` fails after queueing:
+    a plain exception, or (twice) the same message queued twice, which the database refuses."""
+    real = clock_tick.Writes.queue
 
-    def enqueue(to, body, dedupe_key, **kwargs):
-        message = real(to, body, dedupe_key, **kwargs)
+    def queue(writes, to, body, dedupe_key):
+        real(writes, to, body, dedupe_key)
         if key_part in dedupe_key:
             calls.append(dedupe_key)
             if not twice:
                 raise ConnectionError("the handler failed after queueing its message")
-            real(to, body, dedupe_key, fresh=True)  # the unique key refuses it at the flush
-        return message
-    return enqueue
+            real(writes, to, body, dedupe_key)  # the unique key refuses it when the savepoint writes
+    return queue
 
 
 @pytest.mark.parametrize("twice", [False, True], ids=["exception", "integrity error"])
@@ -65,7 +64,7 @@ def test_a_failure_on_one_event_rolls_back_that_event_alone(world, monkeypatch, 
     world.file("QMGA", hours_ago(4.5))
     failing = f"incident:{first.id}:repair_deadline:breach:"
     calls = []
-    monkeypatch.setattr(clock_tick, "enqueue", _failing_on(failing, calls, twice))
+    monkeypatch.setattr(clock_tick.Writes, "queue", _failing_on(failing, calls, twice))
     # One batch: the breach of the first incident fails; the events before and after it commit.
     now = utcnow()
     recorded = tick(now).recorded
