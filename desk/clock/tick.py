@@ -33,9 +33,9 @@ from desk.audit.services import Actor, hold_chain, record
 from desk.db import transaction
 from desk.extensions import db
 from desk.models import ClockEvent, Contract, ContractClause, Incident, OutboxMessage, Ticket, User
+from desk.models.contracts import terms_for
 from desk.models.users import user_contract
 from desk.outbox.services import ON_DUTY_ROLES, enqueue
-from desk.sla.terms import terms_from_mapping
 from desk.timeparse import local
 
 CLOCK = Actor.system("clock")
@@ -81,7 +81,7 @@ class Batch:
                 select(ContractClause.contract_id, ContractClause.name, ContractClause.params)
                 .where(ContractClause.contract_id.in_(contract_ids)).order_by(ContractClause.name)):
             clauses.setdefault(contract_id, {})[name] = dict(params)
-        self.terms = {c.id: terms_from_mapping(c.as_mapping(clauses.get(c.id, {}))) for c in self.contracts.values()}
+        self.terms = {c.id: terms_for(c.as_mapping(clauses.get(c.id, {}))) for c in self.contracts.values()}
         self.incidents = {i.id: i for i in session.execute(
             select(Incident).where(Incident.id.in_(incident_ids)).options(
                 joinedload(Incident.assigned_engineer), joinedload(Incident.maintenance_notice))

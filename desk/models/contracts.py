@@ -12,6 +12,25 @@ from desk.models.types import Money, UTCDateTime, utcnow
 from desk.sla.terms import ContractTerms, terms_from_mapping
 
 
+# Parsed terms by the contract's content (its mapping's repr): a key that equal contents alone share,
+# so an edited clause is a new key, never a stale hit. Every filing and every clock batch asks for
+# its contract's terms; parsing them again each time cost more than the key.
+_TERMS_BY_CONTENT: dict[str, ContractTerms] = {}
+_TERMS_KEPT = 512
+
+
+def terms_for(mapping: dict) -> ContractTerms:
+    """terms_from_mapping, remembered per process for the contents seen last."""
+    key = repr(mapping)
+    terms = _TERMS_BY_CONTENT.get(key)
+    if terms is None:
+        terms = terms_from_mapping(mapping)
+        if len(_TERMS_BY_CONTENT) >= _TERMS_KEPT:
+            _TERMS_BY_CONTENT.clear()
+        _TERMS_BY_CONTENT[key] = terms
+    return terms
+
+
 class Contract(db.Model):
     __tablename__ = "contract"
     __table_args__ = (
@@ -31,7 +50,8 @@ class Contract(db.Model):
     cards: Mapped[int]
     monthly_fee: Mapped[Decimal | None] = mapped_column(Money)
     # The TOML the contract was loaded from, kept verbatim so an admin can review and re-load it.
-    source_toml: Mapped[str] = mapped_column(Text, default="")
+    # Deferred: only that review reads it, and every filing loads its contract.
+    source_toml: Mapped[str] = mapped_column(Text, default="", deferred=True)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     clauses: Mapped[list[ContractClause]] = relationship(
@@ -46,7 +66,7 @@ class Contract(db.Model):
         mapping = self.as_mapping()
         parsed = self.__dict__.get("_terms")
         if parsed is None or parsed[0] != mapping:
-            parsed = (mapping, terms_from_mapping(mapping))
+            parsed = (mapping, terms_for(mapping))
             self.__dict__["_terms"] = parsed
         return parsed[1]
 

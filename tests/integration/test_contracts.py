@@ -136,3 +136,33 @@ def test_terms_follow_every_change_of_the_stored_contract(contracts):
     assert contract.terms().cards == contract.cards
     contract.clauses.remove(clause)
     assert contract.terms().repair_deadline is None
+
+
+def test_terms_are_shared_by_equal_contents_only(contracts):
+    """Parsed terms are remembered per process by the contract's content: another load of the same
+    contract gets the same terms, an edited clause gets its own, and going back finds the first."""
+    contract = contracts["XJGAT-POOL-2025"]
+    first = contract.terms()
+    db.session.expire_all()
+    reloaded = db.session.get(Contract, contract.id)
+    assert reloaded.terms() is first
+    clause = next(c for c in reloaded.clauses if c.name == "repair_deadline")
+    stored = dict(clause.params)
+    clause.params = {**stored, "hours": "6"}
+    edited = reloaded.terms()
+    assert edited is not first and edited.repair_deadline.hours == 6
+    clause.params = stored
+    assert reloaded.terms() is first
+    other = contracts["QMGA-JWT-2025"]
+    assert other.terms() is not first and other.terms().code == other.code
+
+
+def test_the_stored_toml_is_read_only_when_asked_for(contracts):
+    """source_toml is deferred: a contract loads without it, and reading it fetches the text."""
+    from sqlalchemy import inspect
+
+    code = "XJGAT-POOL-2025"
+    db.session.expunge_all()
+    contract = db.session.execute(select(Contract).where(Contract.code == code)).scalar_one()
+    assert "source_toml" in inspect(contract).unloaded
+    assert f'code = "{code}"' in contract.source_toml
