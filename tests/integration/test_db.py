@@ -53,3 +53,33 @@ def test_a_writer_waits_for_its_turn_no_longer_than_busy_timeout(app, tmp_path):
         with pytest.raises(OperationalError, match="database is locked"):
             with _writer_turn(engine):
                 pass
+
+
+def test_instants_come_back_in_utc_whatever_the_servers_zone(app, database_url):
+    """PostgreSQL: each session is put in UTC, even where the server (here: the connection's own
+    options) says Asia/Shanghai, so the driver's timestamps carry timezone.utc itself. SQLite stores
+    naive UTC, which the columns mark as UTC."""
+    from datetime import timezone
+
+    from sqlalchemy import select, text
+
+    from desk.db import configure_engine
+    from desk.extensions import db
+    from desk.models import AuditEntry
+
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url, connect_args={"options": "-c timezone=Asia/Shanghai"})
+        configure_engine(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW timezone")).scalar() == "UTC"
+            assert conn.execute(text("SELECT now()")).scalar().tzinfo is timezone.utc
+            conn.rollback()
+            assert conn.execute(text("SHOW timezone")).scalar() == "UTC"  # not undone with a transaction
+        engine.dispose()
+    from desk.audit.services import Actor, record
+    from desk.db import transaction
+
+    with transaction():
+        record(Actor.system("test"), "test.instant", "test", 1)
+    at = db.session.execute(select(AuditEntry.at).where(AuditEntry.action == "test.instant")).scalar_one()
+    assert at.tzinfo is timezone.utc
