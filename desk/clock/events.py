@@ -18,6 +18,7 @@ Keys:
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -57,7 +58,7 @@ def wanted_events(incident: Incident, terms: ContractTerms | None = None) -> Wan
     wanted: Wanted = {}
     if incident.status == "merged":
         return wanted  # its tickets now belong to the survivor, whose events count
-    terms = terms or incident.contract.terms()
+    terms = incident.contract.terms() if terms is None else terms
     facts = facts_of(incident)
     restored = incident.restored_at
     from desk.sla.repair_deadline import repair_deadline_at
@@ -172,6 +173,12 @@ def resync_contracts(around: datetime) -> int:
                                                              ClockResync.id <= upto))
         except IntegrityError:
             # Another scheduler derived the same events at the same moment; its rows stand.
+            continue
+        except Exception:
+            # One contract's failure (its stored terms no longer parse, a bug) leaves its marks for
+            # the next tick and holds up neither the other contracts nor the due events.
+            logging.getLogger("desk.clock").exception("clock: outage events of contract %s not derived; "
+                                                      "retried next tick", contract_id)
             continue
     return len(marked)
 

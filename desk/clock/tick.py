@@ -36,6 +36,7 @@ from desk.models import ClockEvent, Contract, ContractClause, Incident, OutboxMe
 from desk.models.contracts import terms_for
 from desk.models.users import user_contract
 from desk.outbox.services import ON_DUTY_ROLES, enqueue
+from desk.sla.terms import ContractTerms
 from desk.timeparse import local
 
 CLOCK = Actor.system("clock")
@@ -76,12 +77,12 @@ class Batch:
         # Loaded into the session: incident.contract and session.get() then find them without a query.
         self.contracts = {c.id: c for c in session.execute(
             select(Contract).where(Contract.id.in_(contract_ids))).scalars()}
-        clauses: dict[int, dict[str, dict]] = {}
+        self._clauses: dict[int, dict[str, dict]] = {}
         for contract_id, name, params in session.execute(
                 select(ContractClause.contract_id, ContractClause.name, ContractClause.params)
                 .where(ContractClause.contract_id.in_(contract_ids)).order_by(ContractClause.name)):
-            clauses.setdefault(contract_id, {})[name] = dict(params)
-        self.terms = {c.id: terms_for(c.as_mapping(clauses.get(c.id, {}))) for c in self.contracts.values()}
+            self._clauses.setdefault(contract_id, {})[name] = dict(params)
+        self._terms: dict[int, ContractTerms] = {}
         self.incidents = {i.id: i for i in session.execute(
             select(Incident).where(Incident.id.in_(incident_ids)).options(
                 joinedload(Incident.assigned_engineer), joinedload(Incident.maintenance_notice))
@@ -108,6 +109,16 @@ class Batch:
             select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))).scalars()) if keys else set()
         # Messages known not to be queued yet: they are inserted without looking for them one by one.
         self.unqueued = keys - self.queued
+
+    def terms(self, contract_id: int) -> ContractTerms:
+        """The contract's terms, built once from the batch's rows when an event first asks: inside
+        that event's savepoint, so a contract whose stored terms no longer parse fails its own
+        events alone."""
+        terms = self._terms.get(contract_id)
+        if terms is None:
+            contract = self.contracts[contract_id]
+            terms = self._terms[contract_id] = terms_for(contract.as_mapping(self._clauses.get(contract_id, {})))
+        return terms
 
     def first_ticket_number(self, incident: Incident) -> str:
         """As incidents.services.first_ticket_number, from the batch's rows."""
@@ -143,7 +154,7 @@ class Writes:
         self.messages: list[dict] = []
 
     def record(self, event: ClockEvent, payload: dict) -> None:
-        """Recorded at the instant it was due, not when the tick ran (R1's clock is the contract's)."""
+        """Recorded at the instant it was due, not when the tick ran: a tick after downtime catches up."""
         self.recorded.append({"event_id": event.id, "event_due_at": event.due_at, "new_payload": payload})
 
     def cancel(self, event: ClockEvent) -> None:
@@ -210,7 +221,7 @@ def _on_strike(event: ClockEvent, incident: Incident, batch: Batch, writes: Writ
     from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
 
     contract = incident.contract
-    terms = batch.terms[contract.id]
+    terms = batch.terms(contract.id)
     # Just past the due instant: a third party's fault is a strike once its deadline has passed.
     as_of = event.due_at + timedelta(microseconds=1)
     numbers = strike_numbers(terms, counted_incidents(terms, incident_facts(contract, as_of), as_of), as_of)
@@ -250,7 +261,7 @@ def _raise_termination_right(strike: ClockEvent, contract: Contract, strikes: in
 
 def _on_outage_threshold(event: ClockEvent, contract: Contract, batch: Batch, writes: Writes) -> dict:
     """R4 / R5 (6.3): the moment an interruption or the month's outage reaches a waiver threshold."""
-    terms = batch.terms[contract.id]
+    terms = batch.terms(contract.id)
     p = event.payload
     if event.kind.startswith("day_waiver"):
         threshold = terms.outage_day_waiver.min_continuous_hours
@@ -309,7 +320,7 @@ def _record(event: ClockEvent, batch: Batch, writes: Writes) -> str:
     from desk.clock.events import still_wanted
     from desk.incidents.services import incident_snapshot
 
-    if not still_wanted(event, batch.terms[event.contract_id]):
+    if not still_wanted(event, batch.terms(event.contract_id)):
         writes.cancel(event)
         return "cancelled"
     if event.incident_id is not None:

@@ -84,3 +84,50 @@ def test_a_failure_on_one_event_rolls_back_that_event_alone(world, monkeypatch, 
     assert count(AuditEntry, AuditEntry.action.like("clock.%")) == recorded + 1
     assert count(OutboxMessage, OutboxMessage.dedupe_key.like(f"{failing}%")) > 0
     assert verify_chain() is None
+
+
+def test_a_contract_whose_stored_terms_fail_holds_up_only_its_own_events(world, caplog):
+    """A clause stored unreadable (hand-edited in the database) fails that contract's events, each in
+    its savepoint, logged and left pending; the other contract's events of the batch are recorded."""
+    from sqlalchemy import update
+
+    from desk.models import ContractClause
+
+    broken = world.file("XJGAT", hours_ago(4.5))
+    sound = world.file("QMGA", hours_ago(4.5))
+    db.session.execute(update(ContractClause).where(ContractClause.contract_id == broken.contract_id,
+                                                    ContractClause.name == "repair_deadline")
+                       .values(params={"hours": "four"}))
+    db.session.commit()
+    now = utcnow()
+    recorded = tick(now).recorded
+    db.session.rollback()
+    assert recorded > 0 and recorded == count(ClockEvent, ClockEvent.contract_id == sound.contract_id,
+                                              ClockEvent.status == "recorded")
+    assert count(ClockEvent, ClockEvent.contract_id == broken.contract_id, ClockEvent.status == "recorded") == 0
+    assert count(ClockEvent, ClockEvent.contract_id == broken.contract_id, ClockEvent.status == "pending",
+                 ClockEvent.due_at <= now) > 0
+    assert "not recorded; retried next tick" in caplog.text
+    assert verify_chain() is None
+
+
+def test_a_contract_whose_stored_terms_fail_holds_up_neither_the_clock_nor_the_others(world, caplog):
+    """The same for the outage thresholds (R4/R5) a tick derives first: the broken contract's mark
+    stays for the next tick, and the rest of the tick goes on."""
+    from sqlalchemy import update
+
+    from desk.models import ClockResync, ContractClause
+
+    sound = world.file("XJGAT", hours_ago(4.5))
+    broken = world.file("QMGA", hours_ago(4.5))
+    assert count(ClockResync, ClockResync.contract_id == broken.contract_id) > 0  # it has waiver clauses
+    db.session.execute(update(ContractClause).where(ContractClause.contract_id == broken.contract_id,
+                                                    ContractClause.name == "outage_day_waiver")
+                       .values(params={"min_continuous_hours": "three"}))
+    db.session.commit()
+    recorded = tick(utcnow()).recorded
+    db.session.rollback()
+    assert recorded > 0 and recorded == count(ClockEvent, ClockEvent.contract_id == sound.contract_id,
+                                              ClockEvent.status == "recorded")
+    assert count(ClockResync, ClockResync.contract_id == broken.contract_id) > 0
+    assert f"outage events of contract {broken.contract_id} not derived" in caplog.text
