@@ -179,8 +179,8 @@ class Loader:
     def _finish(self) -> None:
         """Sequences continue after the loaded ids; statistics are fresh for the planner.
 
-        PostgreSQL: the loaded tables are vacuumed, as autovacuum keeps a desk's tables that has held
-        them for years. Without it (autovacuum may be off on a test server, and has not caught up
+        PostgreSQL: the loaded tables are vacuumed, as autovacuum keeps the tables of a desk that has
+        held them for years. Without it (autovacuum may be off on a test server, and has not caught up
         with a load of a minute), the first ticks after a load pay for setting every row's hint bits
         and for index entries of versions nobody can see, and the 1M figures measure the load."""
         with self.engine.begin() as conn:

@@ -33,6 +33,7 @@ from desk.sla.terms import ContractTerms
 from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
 from desk.sla.timeutil import add_months, local_month, month_bounds
 
+log = logging.getLogger("desk.clock")
 DEFAULT_DEADLINE_WARNINGS = (60, 15)  # minutes before the repair deadline
 DEFAULT_DAY_WAIVER_WARNING = Decimal("2.5")  # hours of continuous interruption (R4 at 3 h)
 DEFAULT_PERIOD_WAIVER_WARNING = Decimal(60)  # hours of cumulative outage in the month (R5 at 72 h)
@@ -177,8 +178,7 @@ def resync_contracts(around: datetime) -> int:
         except Exception:
             # One contract's failure (its stored terms no longer parse, a bug) leaves its marks for
             # the next tick and holds up neither the other contracts nor the due events.
-            logging.getLogger("desk.clock").exception("clock: outage events of contract %s not derived; "
-                                                      "retried next tick", contract_id)
+            log.exception("clock: outage events of contract %s not derived; retried next tick", contract_id)
             continue
     return len(marked)
 
