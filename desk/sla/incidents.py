@@ -32,7 +32,7 @@ class MaintenanceWindow:
     window_end: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentFacts:
     id: int
     external_id: str | None
@@ -79,6 +79,3 @@ def effective_cause(terms: ContractTerms, incident: IncidentFacts, as_of: dateti
         return "carrier"
     return "planned_maintenance"
 
-
-def is_exempt(terms: ContractTerms, incident: IncidentFacts, as_of: datetime | None = None) -> bool:
-    return effective_cause(terms, incident, as_of) in EXEMPT

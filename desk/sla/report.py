@@ -20,7 +20,9 @@ ZERO = Decimal("0.00")
 def counted_incidents(terms: ContractTerms, incidents: Iterable[IncidentFacts], as_of: datetime) -> list[IncidentFacts]:
     """Incidents known at as_of whose report falls inside the service period (spec §2)."""
     lo, hi = terms.service_period
-    return sorted((i for i in incidents if i.reported_at <= as_of and lo <= i.reported_at < hi), key=REPORT_ORDER)
+    known = [i for i in incidents if lo <= i.reported_at < hi and i.reported_at <= as_of]
+    known.sort(key=REPORT_ORDER)
+    return known
 
 
 def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payments: Iterable[PaymentFacts],
@@ -35,6 +37,9 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
     penalty = strike_penalty(terms)
     outages = qualifying_outages(terms, known, as_of)
     continuous = continuous_interruptions(outages)  # one union for R4 and R5
+    # The union above measures each continuous interruption over all the outages; only those that
+    # overlap the month can weigh on its cards and seconds.
+    outages = [o for o in outages if o.start < month_end and o.end > month_start]
     days = day_waivers(terms, outages, year, month, continuous)
     period = period_waiver(terms, outages, year, month, [d for d, _ in days], continuous)
     outage_seconds = month_outage_seconds(outages, year, month, terms, continuous)
@@ -61,10 +66,8 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
     day_total = sum((a for _, a in days), ZERO)
     month_over = as_of >= month_end
     # Figures stay provisional until the month is over and every cause behind them is agreed (spec §2).
-    contributing = set(strikes) | {i.id for i in in_month}
-    contributing |= {i.id for i in known if i.kind == "interruption" and i.started_at < month_end
-                     and (i.restored_by(as_of) or as_of) > month_start}
-    unsettled = any((not i.cause_confirmed or i.cause == "undetermined") for i in known if i.id in contributing)
+    unsettled = any(_contributes(i, strikes, month_start, month_end, as_of) for i in known
+                    if not i.cause_confirmed or i.cause == "undetermined")
     return {
         "contract": terms.code, "month": f"{year:04d}-{month:02d}", "timezone": terms.timezone,
         "as_of": iso(as_of), "final": bool(frozen and month_over), "provisional": (not month_over) or unsettled,
@@ -87,3 +90,12 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
             "termination_penalty": str(right.penalty),
         },
     }
+
+
+def _contributes(incident: IncidentFacts, strikes: dict[int, int], month_start: datetime, month_end: datetime,
+                 as_of: datetime) -> bool:
+    """Whether an incident weighs on the month's figures: a strike to date, reported in the month, or
+    an interruption overlapping it."""
+    return (incident.id in strikes or month_start <= incident.reported_at < month_end
+            or (incident.kind == "interruption" and incident.started_at < month_end
+                and (incident.restored_by(as_of) or as_of) > month_start))

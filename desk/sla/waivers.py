@@ -26,15 +26,22 @@ class Outage(NamedTuple):
 
 def qualifying_outages(terms: ContractTerms, incidents: Iterable[IncidentFacts], as_of: datetime) -> list[Outage]:
     """Interruptions whose effective cause is the carrier's, from started_at to restoration (or as_of)."""
-    result = []
+    # Written out for speed: a report runs this over every incident of the service period.
+    result, cards = [], terms.cards
     for i in incidents:
         if i.kind != "interruption" or i.reported_at > as_of:
             continue
-        if effective_cause(terms, i, as_of) not in CARRIER_LIKE:
+        cause = i.cause
+        if cause == "planned_maintenance":  # the only cause whose effect needs the terms (七.(五))
+            cause = effective_cause(terms, i, as_of)
+        if cause not in CARRIER_LIKE:
             continue
-        end = i.restored_by(as_of) or as_of
-        start = min(i.started_at, end)
-        result.append(Outage(start, end, min(i.affected_cards, terms.cards)))
+        end = i.restored_at
+        if end is None or end > as_of:  # i.restored_by(as_of), not yet restored
+            end = as_of
+        start = i.started_at
+        result.append(Outage(start if start < end else end, end,
+                             i.affected_cards if i.affected_cards < cards else cards))
     return result
 
 
@@ -49,7 +56,9 @@ def month_outage_seconds(outages: Iterable[Outage], year: int, month: int, terms
                          continuous: Spans | None = None) -> float:
     """R5's cumulative figure: the union of qualifying intervals clipped to the local month.
 
-    `continuous` is that union when the caller has it already (a report needs it three times).
+    `continuous` is that union when the caller has it already (a report needs it three times). With
+    it, `outages` need hold only those overlapping the month, here and in the waivers below: an
+    interruption's length is the union's, and only the month's outages weigh on its cards.
     """
     lo, hi = month_bounds(year, month, terms.tz)
     return seconds(clip(continuous_interruptions(outages) if continuous is None else continuous, lo, hi))

@@ -1,4 +1,5 @@
 """Properties of the engine over generated incident histories (hypothesis)."""
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -58,9 +59,8 @@ def test_strikes_never_decrease_as_as_of_grows(incidents, a, b):
 @settings(max_examples=150, deadline=None)
 @given(histories(), histories(), as_ofs)
 def test_past_report_unchanged_by_later_incidents(incidents, extra, as_of):
-    later = [IncidentFacts(**{**i.__dict__, "id": 1000 + i.id, "reported_at": as_of + timedelta(seconds=1 + n),
-                              "started_at": as_of + timedelta(seconds=1 + n),
-                              "restored_at": None}) for n, i in enumerate(extra)]
+    later = [replace(i, id=1000 + i.id, reported_at=as_of + timedelta(seconds=1 + n),
+                     started_at=as_of + timedelta(seconds=1 + n), restored_at=None) for n, i in enumerate(extra)]
     for terms in (QM, XJ):
         assert build_report(terms, incidents, [], 2025, 6, as_of) == build_report(terms, incidents + later, [], 2025, 6, as_of)
 

@@ -28,6 +28,21 @@ def test_unconfirmed_cause_keeps_a_past_month_provisional(xjgat):
     assert report["provisional"] is True
 
 
+def test_what_keeps_a_past_month_provisional(xjgat):
+    """A cause not yet agreed keeps the month provisional when the incident weighs on it: a strike to
+    date (they count in the month's totals), or an interruption running into the month; otherwise it does not."""
+    def june(*incidents):
+        return build_report(xjgat, list(incidents), [], 2025, 6, local("2025-08-01T00:00"))["provisional"]
+
+    assert june(incident("2025-05-10T09:00", "2025-05-10T10:00", confirmed=False)) is True  # strike 1
+    assert june(incident("2025-05-31T22:00", "2025-06-01T02:00", cause="customer", confirmed=False)) is True
+    assert june(incident("2025-05-10T09:00", "2025-05-10T10:00", cause="customer", confirmed=False)) is False
+    # A later strike still counts to date (strikes_to_date, the termination right); a later exempt one not.
+    assert june(incident("2025-07-10T09:00", "2025-07-10T10:00", confirmed=False)) is True
+    assert june(incident("2025-07-10T09:00", "2025-07-10T10:00", cause="customer", confirmed=False)) is False
+    assert june(incident("2025-05-10T09:00", "2025-05-10T10:00", cause="undetermined")) is True
+
+
 def test_incidents_outside_the_service_period_do_not_count(xjgat):
     report = build_report(xjgat, [incident("2025-03-31T23:00", "2025-04-01T01:00")], [], 2025, 3, local("2025-05-01T00:00"))
     assert report["incidents"] == [] and report["totals"]["strikes_to_date"] == 0
