@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from desk.audit.services import Actor, hold_chain, record
-from desk.db import transaction
+from desk.db import among, transaction
 from desk.extensions import db
 from desk.models import ClockEvent, Contract, ContractClause, Incident, OutboxMessage, Ticket, User
 from desk.models.contracts import terms_for
@@ -76,29 +76,29 @@ class Batch:
         incident_ids = {e.incident_id for e in events if e.incident_id is not None}
         # Loaded into the session: incident.contract and session.get() then find them without a query.
         self.contracts = {c.id: c for c in session.execute(
-            select(Contract).where(Contract.id.in_(contract_ids))).scalars()}
+            select(Contract).where(among(Contract.id, contract_ids))).scalars()}
         self._clauses: dict[int, dict[str, dict]] = {}
         for contract_id, name, params in session.execute(
                 select(ContractClause.contract_id, ContractClause.name, ContractClause.params)
-                .where(ContractClause.contract_id.in_(contract_ids)).order_by(ContractClause.name)):
+                .where(among(ContractClause.contract_id, contract_ids)).order_by(ContractClause.name)):
             self._clauses.setdefault(contract_id, {})[name] = dict(params)
         self._terms: dict[int, ContractTerms] = {}
         self.incidents = {i.id: i for i in session.execute(
-            select(Incident).where(Incident.id.in_(incident_ids)).options(
+            select(Incident).where(among(Incident.id, incident_ids)).options(
                 joinedload(Incident.assigned_engineer), joinedload(Incident.maintenance_notice))
         ).scalars()} if incident_ids else {}
         self._first_ticket: dict[int, int] = {}
         if incident_ids:
             # Incident.tickets' order (reported_at), the id settling a tie.
             for incident_id, ticket_id in session.execute(
-                    select(Ticket.incident_id, Ticket.id).where(Ticket.incident_id.in_(incident_ids))
+                    select(Ticket.incident_id, Ticket.id).where(among(Ticket.incident_id, incident_ids))
                     .order_by(Ticket.incident_id, Ticket.reported_at, Ticket.id)):
                 self._first_ticket.setdefault(incident_id, ticket_id)
         self._people: dict[int, list[Row]] = {}
         for person in session.execute(
                 select(user_contract.c.contract_id, User.id, User.phone, User.role, User.on_duty)
                 .join(user_contract, user_contract.c.user_id == User.id)
-                .where(user_contract.c.contract_id.in_(contract_ids), User.active.is_(True)).order_by(User.id)):
+                .where(among(user_contract.c.contract_id, contract_ids), User.active.is_(True)).order_by(User.id)):
             self._people.setdefault(person.contract_id, []).append(person)
         keys = set()
         for event in events:
@@ -106,7 +106,7 @@ class Batch:
             engineer = [incident.assigned_engineer] if incident is not None and incident.assigned_engineer else []
             keys.update(f"{event.key}:user:{u.id}" for u in self._people.get(event.contract_id, []) + engineer)
         self.queued = set(session.execute(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))).scalars()) if keys else set()
+            select(OutboxMessage.dedupe_key).where(among(OutboxMessage.dedupe_key, keys))).scalars()) if keys else set()
         # Messages known not to be queued yet: they are inserted without looking for them one by one.
         self.unqueued = keys - self.queued
 
@@ -170,7 +170,7 @@ class Writes:
         if self.recorded:
             connection.execute(self._RECORD, self.recorded)
         if self.cancelled:
-            connection.execute(update(self._EVENTS).where(self._EVENTS.c.id.in_(self.cancelled))
+            connection.execute(update(self._EVENTS).where(among(self._EVENTS.c.id, self.cancelled))
                                .values(status="cancelled"))
         if self.messages:
             # The outbox's unique key still stands guard against a message queued twice.
@@ -308,7 +308,7 @@ def claim(event_ids: list[int], now: datetime) -> list[ClockEvent]:
     before this statement is read as it committed it. SQLite: the write lock already serialises.
     """
     return list(db.session.execute(
-        select(ClockEvent).where(ClockEvent.id.in_(event_ids), ClockEvent.status == "pending",
+        select(ClockEvent).where(among(ClockEvent.id, event_ids), ClockEvent.status == "pending",
                                  ClockEvent.due_at <= now)
         .order_by(ClockEvent.due_at, ClockEvent.id).with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from desk.audit.services import Actor, record, snapshot
 from desk.contracts.services import get_contract
-from desk.db import transaction
+from desk.db import among, transaction
 from desk.errors import ValidationFailed
 from desk.incidents.services import after_incident_change, incident_snapshot, maintenance_notice_for
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
@@ -182,7 +182,7 @@ def import_incidents(code: str, data: bytes, actor: Actor, progress: Progress | 
             i.external_id: i
             for i in session.execute(
                 select(Incident).where(Incident.contract_id == contract.id,
-                                       Incident.external_id.in_([r.external_id for r in rows]))
+                                       among(Incident.external_id, [r.external_id for r in rows]))
             ).scalars()
         }
         for n, row in enumerate(rows, 1):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from desk.db import transaction
+from desk.db import among, transaction
 from desk.extensions import db
 from desk.models import OutboxMessage
 
@@ -126,7 +126,7 @@ def _record_without_credentials(now: datetime, limit: int) -> int:
         return 0
     with transaction() as session:
         done = session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            update(OutboxMessage).where(among(OutboxMessage.id, ids), OutboxMessage.status == "pending")
             .values(status="not_sent_no_credentials", last_error=NO_CREDENTIALS)
             .execution_options(synchronize_session=False)
         ).rowcount

@@ -1,4 +1,4 @@
-"""Write transactions on SQLite take turns on a file lock, so a waiting writer wakes at once."""
+"""The database plumbing: SQLite writers taking turns, UTC sessions, and among() for a batch's many values."""
 import threading
 
 from sqlalchemy import create_engine
@@ -83,3 +83,26 @@ def test_instants_come_back_in_utc_whatever_the_servers_zone(app, database_url):
         record(Actor.system("test"), "test.instant", "test", 1)
     at = db.session.execute(select(AuditEntry.at).where(AuditEntry.action == "test.instant")).scalar_one()
     assert at.tzinfo is timezone.utc
+
+
+def test_among_matches_what_in_matches_for_any_number_of_values(app):
+    """among() is IN on SQLite and = ANY(array) on PostgreSQL: the same rows either way, for none,
+    one, or more values than psycopg will cache a statement for (50), of numbers or of text."""
+    from sqlalchemy import select
+
+    from desk.audit.services import Actor, record
+    from desk.db import among, transaction
+    from desk.extensions import db
+    from desk.models import AuditEntry
+
+    with transaction():
+        for n in range(120):
+            record(Actor.system("test"), f"test.among.{n}", "test", n)
+    ids = dict(db.session.execute(select(AuditEntry.action, AuditEntry.id)
+                                  .where(AuditEntry.action.like("test.among.%"))).all())
+    for wanted in ([], [5], list(range(0, 120, 2))):
+        actions = [f"test.among.{n}" for n in wanted]
+        by_id = db.session.execute(select(AuditEntry.action).where(among(AuditEntry.id, [ids[a] for a in actions])))
+        by_text = db.session.execute(select(AuditEntry.entity_id).where(among(AuditEntry.action, actions)))
+        assert sorted(by_id.scalars()) == sorted(actions)
+        assert sorted(int(e) for e in by_text.scalars()) == sorted(wanted)  # entity ids are text
