@@ -47,7 +47,9 @@ def hours(seconds: float | int | Decimal) -> Decimal:
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+    if value is None:
+        return None
+    return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).isoformat()
 
 
 def local_month(at: datetime, tz: ZoneInfo) -> tuple[int, int]:
