@@ -174,10 +174,16 @@ def register_cli(app: Flask) -> None:
         from desk.models import utcnow
         from desk.timeparse import parse_instant
 
+        from desk.incidents.services import CLOCK_SKEW
+
         try:
             now = parse_instant(now_text, current_app.config["DESK_TIMEZONE"]) if now_text else utcnow()
         except ValueError as exc:
             fail(DeskError(f"--now: {exc}"))
+        if now > utcnow() + CLOCK_SKEW:
+            # Events are recorded once, at the instant they fell due: a tick ahead of the real clock
+            # would record deadlines missed (and text the engineers) before they could be met.
+            fail(DeskError(f"--now: {now_text} is later than the current time; the clock only records what has come due"))
         ensure_freeze_events(now)
         result = tick(now)
         click.echo(f"{result.recorded} events recorded, {result.cancelled} cancelled")

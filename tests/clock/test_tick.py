@@ -70,3 +70,12 @@ def test_cli_tick(filed, runner):
     assert result.exit_code == 0 and f"{3 + frozen} events recorded" in result.output
     bad = runner.invoke(args=["clock-tick", "--now", "soon"])
     assert bad.exit_code == 1 and "--now" in bad.output
+
+
+def test_cli_tick_refuses_an_instant_ahead_of_the_clock(filed, runner):
+    for ahead in ("9999-12-31T23:59", (utcnow() + timedelta(hours=5)).isoformat()):
+        result = runner.invoke(args=["clock-tick", "--now", ahead])
+        assert result.exit_code == 1 and "--now" in result.output and "later than the current time" in result.output
+        assert "Traceback" not in result.output
+    # Nothing was recorded: the filing's deadline events still wait for their time.
+    assert not events("recorded") and len(events("pending")) == 3
