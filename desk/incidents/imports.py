@@ -18,7 +18,7 @@ from desk.audit.services import Actor, record, snapshot
 from desk.contracts.services import get_contract
 from desk.db import among, transaction
 from desk.errors import ValidationFailed
-from desk.incidents.services import after_incident_change, incident_snapshot, maintenance_notice_for
+from desk.incidents.services import after_incident_change, before_service, incident_snapshot, maintenance_notice_for
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
 from desk.models.types import MAX_MONEY
 from desk.sla.incidents import CAUSES, KINDS
@@ -145,6 +145,8 @@ def parse_incident_rows(data: bytes, contract: Contract) -> list[IncidentRow]:
             problems.append(f"affected_cards: {cards} is outside 1..{contract.cards}")
         if reported and started and started > reported:
             problems.append("started_at is after reported_at")
+        elif started:
+            problems += before_service(contract, started)
         if restored and started and restored < started:
             problems.append("restored_at is before started_at")
         if restored and restored > utcnow():

@@ -40,6 +40,10 @@ MAX_DESCRIPTION = 4000
 MAX_LOCATION = 300
 # A report may be back-dated by a clock that is a little ahead; beyond this it is an error.
 CLOCK_SKEW = timedelta(minutes=5)
+# How long before its report a filed interruption may say it began. R4/R5 waive fees from
+# started_at on (六.(六)): a mistyped year would waive every month since. Later corrections
+# go through set_started, by the carrier, and are audited.
+MAX_BACKDATE = timedelta(days=7)
 
 
 def incident_snapshot(incident: Incident) -> dict:
@@ -102,11 +106,22 @@ def _check_report(unit: Unit, kind: str, affected_cards: int | None, description
     started = started_at or reported_at
     if started > reported_at:
         errors.append("started_at: the interruption cannot begin after it is reported")
+    elif started < reported_at - MAX_BACKDATE:
+        errors.append(f"started_at: at most {MAX_BACKDATE.days} days before the report")
+    else:
+        errors += before_service(contract, started)
     if not unit.active:
         errors.append(f"unit {unit.code} is not active")
     if errors:
         raise ValidationFailed("the fault report was refused", errors=errors)
     return cards, started
+
+
+def before_service(contract: Contract, started_at: datetime) -> list[str]:
+    """No interruption of a contract's service before the service began: there was no fee to waive."""
+    if started_at < contract.terms().service_period[0]:
+        return [f"started_at: before the contract's service began ({contract.service_start:%Y-%m-%d})"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -353,6 +368,8 @@ def set_started(actor: Actor, incident: Incident, started_at: datetime, *, now: 
         _refuse(f"the times of a {incident.status} incident are settled; dispute the restoration first")
     if started_at > incident.reported_at:
         raise ValidationFailed("started_at: the interruption cannot begin after it was reported")
+    if errors := before_service(incident.contract, started_at):
+        raise ValidationFailed(errors[0])
     if incident.restored_at is not None and started_at > incident.restored_at:
         _refuse("started_at: cannot be after the restoration")
     with _changing(incident, actor, "incident.started_set", now):

@@ -113,6 +113,10 @@ def test_ticket_of_another_contract_403(client, token, qmga_token):
         ({"unit": "XJGAT", "kind": "interruption", "affected_cards": 3361}, "affected_cards"),
         ({"unit": "XJGAT", "kind": "interruption", "affected_cards": "12"}, "affected_cards"),
         ({"unit": "XJGAT", "kind": "interruption", "started_at": "later"}, "started_at"),
+        # A mistyped year would waive every month since (六.(六)); a week is the most a report goes back.
+        ({"unit": "XJGAT", "kind": "interruption", "started_at": "1900-01-01T00:00"}, "started_at: at most 7 days"),
+        ({"unit": "XJGAT", "kind": "interruption",
+          "started_at": (datetime.now(timezone.utc) - timedelta(days=8)).isoformat()}, "started_at: at most 7 days"),
         ({"unit": "XJGAT", "kind": "interruption", "colour": "red"}, "unknown field"),
         ({"unit": "NOPE", "kind": "interruption"}, "no unit"),
         ({"unit": "XJGAT", "kind": "interruption", "description": "x" * 4001}, "description"),
@@ -122,6 +126,14 @@ def test_bad_ticket_422(client, token, body, fragment):
     response = client.post("/api/v1/tickets", headers=auth(token), json=body)
     assert response.status_code == 422
     assert any(fragment in e for e in response.json["errors"]), response.json
+
+
+def test_a_report_may_say_its_interruption_began_days_before(client, token):
+    began = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=6)
+    response = client.post("/api/v1/tickets", headers=auth(token),
+                           json={"unit": "XJGAT", "kind": "interruption", "started_at": began.isoformat()})
+    assert response.status_code == 201
+    assert datetime.fromisoformat(response.json["incident"]["started_at"]) == began
 
 
 def test_non_json_415_and_non_object_422(client, token):

@@ -49,6 +49,8 @@ def test_reimport_updates_never_duplicates(contracts):
         ("X1,2025-06-03T10:00,,,interruption,planned_maintenance,true,60,,2025-06-01T00:00,,", "go together"),
         (",2025-06-03T10:00,,,interruption,carrier,true,60,,,,", "external_id is required"),
         ("X1,2099-06-03T10:00,,,interruption,carrier,true,60,,,,", "future"),
+        ("X1,2025-06-03T10:00,2024-12-31T10:00,,interruption,carrier,true,60,,,,",
+         "started_at: before the contract's service began (2025-06-01)"),
     ],
 )
 def test_bad_row_rejects_whole_file(contracts, row, reason):

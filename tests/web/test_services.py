@@ -2,7 +2,7 @@
 entry written in the same transaction as the change."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -58,6 +58,14 @@ def test_the_whole_path_writes_one_audit_entry_per_change(world):
     pending = db.session.execute(select(ClockEvent).where(ClockEvent.incident_id == incident.id,
                                                           ClockEvent.status == "pending")).scalars().all()
     assert pending == []
+
+
+def test_start_before_the_service_began_is_refused(world):
+    incident = world.incident
+    exc = refused(ValidationFailed, services.set_started, world.actor("engineer"), incident,
+                  datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert "before the contract's service began" in exc.message
+    assert incident.started_at == incident.reported_at
 
 
 def test_restore_before_start_is_refused(world):
