@@ -171,7 +171,8 @@ OPENAPI = {
                 "responses": {
                     "201": {"description": "filed",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ticket"}}}},
-                    "200": {"description": "the same idempotency key was filed before",
+                    "200": {"description": "this report was filed before with the same idempotency key "
+                                           "(the same key with a different report is 422)",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ticket"}}}},
                     **_errors(400, 401, 403, 415, 422),
                 },

@@ -96,6 +96,29 @@ def test_idempotency_key_returns_the_first_ticket(client, token):
     assert first.json["id"] == second.json["id"]
 
 
+def test_idempotency_key_reused_for_another_report_422(client, token):
+    from desk.extensions import db
+    from desk.models import Ticket
+    from sqlalchemy import func, select
+
+    headers = {**auth(token), "Idempotency-Key": "k-2"}
+    first = client.post("/api/v1/tickets", headers=headers,
+                        json={"unit": "XJGAT", "kind": "degradation", "description": "第一次"})
+    assert first.status_code == 201
+    for body, differs in (({"unit": "XJGAT", "kind": "interruption", "description": "第一次"}, ["kind"]),
+                          ({"unit": "XJGAT", "kind": "degradation", "description": "另一起"}, ["description"]),
+                          ({"unit": "XJGAT", "kind": "bogus"}, ["kind", "description"])):
+        again = client.post("/api/v1/tickets", headers=headers, json=body)
+        assert again.status_code == 422, again.json
+        assert first.json["number"] in again.json["error"]
+        assert [e.split(":")[0] for e in again.json["errors"]] == differs
+    # The same report again is still the first ticket, and only one was ever filed.
+    same = client.post("/api/v1/tickets", headers=headers,
+                       json={"unit": "XJGAT", "kind": "degradation", "description": "第一次", "affected_cards": 3360})
+    assert same.status_code == 200 and same.json["id"] == first.json["id"]
+    assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
+
+
 def test_ticket_of_another_contract_403(client, token, qmga_token):
     other = client.post("/api/v1/tickets", headers=auth(qmga_token), json={"unit": "QMGA", "kind": "interruption"})
     assert other.status_code == 201
