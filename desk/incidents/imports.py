@@ -60,12 +60,15 @@ def _read_csv(data: bytes, columns: tuple[str, ...], required: set[str]) -> list
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"the file is not UTF-8 text (byte {exc.start})")
+        line = data.count(b"\n", 0, exc.start) + 1
+        # Chinese Excel saves CSV in GBK unless told otherwise.
+        raise ValidationFailed(f"line {line}: the file is not UTF-8 text (byte {exc.start}); "
+                               "save it as \"CSV UTF-8\" and import it again")
     if "\x00" in text:  # no CSV text holds one, and PostgreSQL cannot store it
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ValidationFailed(f"line {line}: a NUL character: the file is not CSV text")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
     if not header:
         raise ValidationFailed("the file is empty: expected a header line with " + ", ".join(columns))
     unknown = [h for h in header if h not in columns]
@@ -79,14 +82,20 @@ def _read_csv(data: bytes, columns: tuple[str, ...], required: set[str]) -> list
         errors.append("line 1: a column appears twice")
     if errors:
         raise ValidationFailed("the file was rejected, nothing was written", errors=errors)
-    reader.fieldnames = header
     rows = []
-    for row in reader:
-        if None in row:
-            rows.append((reader.line_num, {"__extra__": True}))
+    while True:
+        # A quoted field may span lines: a record is named by the line it starts on.
+        line = reader.line_num + 1
+        values = next(reader, None)
+        if values is None:
+            return rows
+        if not values:
+            continue  # a blank line
+        if len(values) != len(header):
+            # A short row would otherwise read as blanks: an open incident of all cards.
+            rows.append((line, {"__extra__": f"{len(values)} fields where the header has {len(header)}"}))
             continue
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
-    return rows
+        rows.append((line, {k: v.strip() for k, v in zip(header, values)}))
 
 
 def parse_incident_rows(data: bytes, contract: Contract) -> list[IncidentRow]:
@@ -98,7 +107,7 @@ def parse_incident_rows(data: bytes, contract: Contract) -> list[IncidentRow]:
     for line, row in rows:
         problems: list[str] = []
         if row.get("__extra__"):
-            errors.append(f"line {line}: more fields than columns")
+            errors.append(f"line {line}: {row['__extra__']}")
             continue
 
         def instant(name: str, required: bool = False) -> datetime | None:
@@ -228,7 +237,7 @@ def parse_payment_rows(data: bytes, contract: Contract) -> list[tuple[int, datet
     errors, parsed, seen = [], [], {}
     for line, row in rows:
         if row.get("__extra__"):
-            errors.append(f"line {line}: more fields than columns")
+            errors.append(f"line {line}: {row['__extra__']}")
             continue
         problems = []
         paid_at = None

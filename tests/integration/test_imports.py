@@ -74,6 +74,30 @@ def test_every_bad_line_is_reported(contracts):
     assert any("already on line 3" in e for e in exc.value.errors)
 
 
+def test_a_short_row_is_refused_not_read_as_blanks(contracts):
+    # Read as blanks it was an open interruption of all 60 cards: a month of waivers.
+    data = (HEADER + "B6,2025-06-03T10:00,,,interruption\n").encode()
+    with pytest.raises(ValidationFailed) as exc:
+        import_incidents("QMGA-JWT-2025", data, ACTOR)
+    assert exc.value.errors == ["line 2: 5 fields where the header has 12"]
+    assert count(Incident) == 0
+
+
+def test_a_record_is_named_by_the_line_it_starts_on(contracts):
+    data = (HEADER + 'G1,2025-06-02T10:00,,,interruption,carrier,true,60,"two\nlines",,,\n'
+            'X1,2025-06-02T10:00,,,weird,carrier,true,60,"three\nmore\nlines",,,\n').encode()
+    with pytest.raises(ValidationFailed) as exc:
+        import_incidents("QMGA-JWT-2025", data, ACTOR)
+    assert [e.split(":")[0] for e in exc.value.errors] == ["line 4"]
+
+
+def test_a_gbk_file_is_named_with_its_line_and_the_way_out(contracts):
+    data = (HEADER + "G1,2025-06-02T10:00,,,interruption,carrier,true,60,基站中断,,,\n").encode("gbk")
+    with pytest.raises(ValidationFailed) as exc:
+        import_incidents("QMGA-JWT-2025", data, ACTOR)
+    assert "line 2: the file is not UTF-8 text" in exc.value.message and "CSV UTF-8" in exc.value.message
+
+
 @pytest.mark.parametrize(
     "data, reason",
     [
