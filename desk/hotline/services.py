@@ -7,6 +7,7 @@ MessageSid so that a retried webhook never files a second ticket.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from desk.hotline import prompts
 from desk.incidents.services import file_ticket, repair_deadline
 from desk.models import HotlineCall, Incident, Ticket, Unit, UnitPhone, utcnow
 from desk.outbox.services import enqueue
+
+log = logging.getLogger(__name__)
 
 HOTLINE = Actor.system("hotline")
 PIN = re.compile(r"^[0-9]{4,8}$")
@@ -176,7 +179,10 @@ def file_call(call: HotlineCall, recording_url: str = "") -> tuple[Ticket, bool]
         raise ValidationFailed("the call has not identified its unit and the kind of fault")
     recording_url = (recording_url or "").strip()
     if recording_url and (not recording_url.startswith("https://") or len(recording_url) > 500):
-        raise ValidationFailed("RecordingUrl: an https URL of at most 500 characters")
+        # The caller has reported the fault: file it without the link rather than lose the report.
+        log.warning("hotline: call %s filed without its recording: RecordingUrl is not an https URL "
+                    "of at most 500 characters", call.call_sid)
+        recording_url = ""
     with transaction():
         ticket, created = file_ticket(
             HOTLINE, unit=call.unit, kind=call.kind, channel="hotline",
