@@ -100,7 +100,9 @@ def sla_report(code: str, month: str):
         try:
             as_of = parse_instant(request.args["as_of"], contract.timezone)
         except ValueError as exc:
-            raise ValidationFailed(f"as_of: {exc}")
+            # An unescaped "+" of an offset arrives as a space: say so rather than just refuse.
+            hint = "; in a URL write the offset's + as %2B" if " " in request.args["as_of"] else ""
+            raise ValidationFailed(f"as_of: {exc}{hint}")
     return jsonify(monthly_report(code, month, as_of))
 
 

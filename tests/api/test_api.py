@@ -51,6 +51,9 @@ def test_report_bad_month_and_as_of_422(client, token):
     assert client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-6", headers=auth(token)).status_code == 422
     bad = client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06?as_of=soon", headers=auth(token))
     assert bad.status_code == 422 and "as_of" in bad.json["error"]
+    unescaped = client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06?as_of=2025-07-05T00:00+08:00",
+                           headers=auth(token))
+    assert unescaped.status_code == 422 and "%2B" in unescaped.json["error"]
 
 
 def test_worked_example_through_api(client, qmga_token):
