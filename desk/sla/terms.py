@@ -51,12 +51,21 @@ class PlannedMaintenance:  # 七.(五)
     min_notice_hours: Decimal
 
 
+# The largest value of each kind of clause parameter, and how a refusal says it. Beyond these a
+# number is a slip of the keyboard, and the engine's arithmetic on it (a deadline as a timedelta,
+# a penalty in money) would overflow on every filing, report and tick. docs/contract-readings.md.
+LIMITS = {
+    "hours": (Decimal(8784), "a number of hours of at most 8,784 (a leap year)"),
+    "month_hours": (Decimal(744), "a number of hours of at most 744 (a month of 31 days)"),
+    "percent": (Decimal(100), "a percentage of at most 100"),
+    "count": (Decimal(100), "a whole number of at most 100"),
+}
 CLAUSES = {
     "repair_deadline": (RepairDeadline, {"hours": "hours"}),
     "incident_penalty": (IncidentPenalty, {"percent_of_total": "percent"}),
     "strike_termination": (StrikeTermination, {"threshold": "count", "penalty_percent_of_total": "percent"}),
     "outage_day_waiver": (OutageDayWaiver, {"min_continuous_hours": "hours"}),
-    "outage_period_waiver": (OutagePeriodWaiver, {"min_monthly_hours": "hours"}),
+    "outage_period_waiver": (OutagePeriodWaiver, {"min_monthly_hours": "month_hours"}),
     "planned_maintenance": (PlannedMaintenance, {"min_notice_hours": "hours"}),
 }
 TOP_KEYS = {"code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
@@ -179,10 +188,11 @@ def terms_from_mapping(data: Mapping) -> ContractTerms:
                 errors.append(f"{where}: required")
                 continue
             value = _decimal(params[key])
+            largest, limit = LIMITS[kind]
             if value is None or value <= 0:
                 errors.append(f"{where}: must be a positive number")
-            elif kind == "percent" and value > 100:
-                errors.append(f"{where}: a percentage from 0 to 100")
+            elif value > largest:
+                errors.append(f"{where}: {limit}")
             elif kind == "count":
                 if value != value.to_integral_value():
                     errors.append(f"{where}: must be a whole number of at least 1")

@@ -1,14 +1,16 @@
 """Contracts as data: the seed files, re-loading, refusals, and a contract with other numbers."""
+import html
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from desk.audit.services import Actor
+from desk.auth.services import create_user
 from desk.contracts.services import load_contracts
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.models import Contract, Unit, UnitPhone
+from desk.models import AuditEntry, Contract, ContractClause, Unit, UnitPhone
 
 ACTOR = Actor.system("test")
 
@@ -166,3 +168,48 @@ def test_the_stored_toml_is_read_only_when_asked_for(contracts):
     contract = db.session.execute(select(Contract).where(Contract.code == code)).scalar_one()
     assert "source_toml" in inspect(contract).unloaded
     assert f'code = "{code}"' in contract.source_toml
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: db.session.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (Contract, ContractClause, Unit, UnitPhone, AuditEntry)}
+
+
+@pytest.fixture
+def admin_client(app, contracts):
+    """The seed contracts loaded, and an admin signed in to the web desk."""
+    create_user(ACTOR, username="root", password="correct-horse-9", role="admin")
+    client = app.test_client()
+    assert client.post("/login", data={"username": "root", "password": "correct-horse-9"}).status_code == 302
+    return client
+
+
+def assert_refused_everywhere(runner, admin_client, tmp_path, text: str, named: str) -> None:
+    """load-contracts says `error:` and names the field, exiting 1 without a traceback; the admin
+    form answers 422 naming it; neither writes a row."""
+    before = row_counts()
+    path = tmp_path / "refused.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["load-contracts", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output.startswith("error: ") and named in result.output, result.output
+    db.session.rollback()
+    assert row_counts() == before
+    response = admin_client.post("/admin/contracts", data={"toml": text})
+    assert response.status_code == 422 and named in html.unescape(response.get_data(as_text=True))
+    db.session.rollback()
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("change, named", [
+    (("hours = 2", "hours = 1e30"), "clauses.repair_deadline.hours: a number of hours of at most 8,784"),
+    (("hours = 2", "hours = 8785"), "clauses.repair_deadline.hours: a number of hours of at most 8,784"),
+    (("percent_of_total = 2.5", "percent_of_total = 1e30"), "clauses.incident_penalty.percent_of_total"),
+    (("threshold = 2", "threshold = 1e30"), "clauses.strike_termination.threshold: a whole number of at most 100"),
+    (("[[units]]", "[clauses.outage_period_waiver]\nmin_monthly_hours = 745\n[[units]]"),
+     "clauses.outage_period_waiver.min_monthly_hours: a number of hours of at most 744"),
+])
+def test_clause_values_beyond_their_bounds_are_refused(runner, admin_client, tmp_path, change, named):
+    """1e30 hours was loaded, and then every filing, report and tick of the contract raised
+    OverflowError."""
+    assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace(*change), named)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from desk.sla.terms import TermsError, terms_from_mapping
+from desk.sla.terms import CLAUSES, TermsError, terms_from_mapping
 from tests.sla.conftest import QMGA, XJGAT
 
 
@@ -29,6 +29,41 @@ def test_every_bad_field_is_named(change, fragment):
     with pytest.raises(TermsError) as exc:
         terms_from_mapping({**XJGAT, **change})
     assert any(fragment in e for e in exc.value.errors), exc.value.errors
+
+
+# Every numeric clause parameter, a value that fits within its bound, and one just beyond it.
+PARAMETERS = [
+    ("repair_deadline", "hours", 8784, "8784.01"),
+    ("incident_penalty", "percent_of_total", 100, "100.01"),
+    ("strike_termination", "threshold", 100, 101),
+    ("strike_termination", "penalty_percent_of_total", 100, "100.01"),
+    ("outage_day_waiver", "min_continuous_hours", 8784, "8784.01"),
+    ("outage_period_waiver", "min_monthly_hours", 744, "744.01"),
+    ("planned_maintenance", "min_notice_hours", 8784, "8784.01"),
+]
+
+
+def _with_clause(name: str, key: str, value) -> dict:
+    base = {**QMGA, "clauses": {**QMGA["clauses"], **XJGAT["clauses"]}}
+    clause = {**base["clauses"].get(name, {}), key: value}
+    return {**base, "clauses": {**base["clauses"], name: clause}}
+
+
+def test_the_bounds_cover_every_clause_parameter():
+    assert {(name, key) for name, key, *_ in PARAMETERS} == {
+        (name, key) for name, (_, spec) in CLAUSES.items() for key in spec}
+
+
+@pytest.mark.parametrize("name, key, largest, beyond", PARAMETERS)
+def test_every_clause_parameter_is_bounded(name, key, largest, beyond):
+    """1e30 hours was taken, and then every filing, report and tick of the contract raised
+    OverflowError (a deadline as a timedelta); each parameter has a bound a contract keeps."""
+    assert terms_from_mapping(_with_clause(name, key, largest))
+    for value in (beyond, 1e30, "1e999999"):
+        with pytest.raises(TermsError) as exc:
+            terms_from_mapping(_with_clause(name, key, value))
+        assert any(e.startswith(f"clauses.{name}.{key}: ") and "at most" in e
+                   for e in exc.value.errors), exc.value.errors
 
 
 def test_missing_keys_are_all_named():
