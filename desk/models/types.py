@@ -6,6 +6,9 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
 
+# The largest sum the money column takes; defined with the contract terms, which check it too.
+from desk.sla.terms import MAX_MONEY  # noqa: F401
+
 
 class UTCDateTime(TypeDecorator):
     """Stores UTC; always returns an aware UTC datetime (SQLite keeps no zone)."""
@@ -35,10 +38,6 @@ class UTCDateTime(TypeDecorator):
         if dialect.name == "postgresql":
             return None
         return super().result_processor(dialect, coltype)
-
-
-# The largest sum the desk accepts: far above any contract, well inside a BIGINT of fen.
-MAX_MONEY = Decimal("999999999999.99")
 
 
 class Money(TypeDecorator):

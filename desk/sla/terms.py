@@ -68,6 +68,14 @@ CLAUSES = {
     "outage_period_waiver": (OutagePeriodWaiver, {"min_monthly_hours": "month_hours"}),
     "planned_maintenance": (PlannedMaintenance, {"min_notice_hours": "hours"}),
 }
+# The largest sum the desk accepts: far above any contract, well inside a BIGINT of fen (the money
+# column, desk.models.types.Money).
+MAX_MONEY = Decimal("999999999999.99")
+# Cards: the XJGAT pool has 3,360; ten million is beyond any one customer, and inside the column.
+MAX_CARDS = 10_000_000
+# Service periods: days whose midnights and deadlines stay inside the calendar (year 9999 overflowed
+# service_bounds), and well around any contract the desk serves.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 TOP_KEYS = {"code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
             "total_amount", "cards", "monthly_fee", "clauses", "units"}
 REQUIRED = ("code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
@@ -120,13 +128,40 @@ def _decimal(value) -> Decimal | None:
     return result if result.is_finite() else None
 
 
-def _date(value) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
+def _day(data: Mapping, key: str, errors: list[str]) -> date | None:
+    """A day of the service period, or None with the problem added to errors."""
+    if key not in data:
         return None
+    value = data[key]
+    if isinstance(value, datetime):  # TOML's 2025-06-01T10:00:00; a datetime is also a date
+        errors.append(f"{key}: a date (YYYY-MM-DD), not a date and time")
+        return None
+    if isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            errors.append(f"{key}: not a date (YYYY-MM-DD)")
+            return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors.append(f"{key}: a date from {FIRST_DAY} to {LAST_DAY}")
+        return None
+    return day
+
+
+def _money(data: Mapping, key: str, errors: list[str]) -> Decimal | None:
+    """A sum in yuan as the money column keeps it, or None with the problem added to errors."""
+    amount = _decimal(data.get(key))
+    if amount is None or amount <= 0:
+        errors.append(f"{key}: must be a positive amount")
+    elif amount > MAX_MONEY:
+        errors.append(f"{key}: at most {MAX_MONEY:,}")
+    elif amount * 100 != (amount * 100).to_integral_value():
+        errors.append(f"{key}: at most two decimals (whole fen)")
+    else:
+        return amount
+    return None
 
 
 def terms_from_mapping(data: Mapping) -> ContractTerms:
@@ -148,24 +183,15 @@ def terms_from_mapping(data: Mapping) -> ContractTerms:
             ZoneInfo(str(tz))
         except (ZoneInfoNotFoundError, ValueError):
             errors.append(f"timezone: unknown time zone {tz!r}")
-    start, end = _date(data.get("service_start")), _date(data.get("service_end"))
-    if "service_start" in data and start is None:
-        errors.append("service_start: not a date (YYYY-MM-DD)")
-    if "service_end" in data and end is None:
-        errors.append("service_end: not a date (YYYY-MM-DD)")
+    start, end = _day(data, "service_start", errors), _day(data, "service_end", errors)
     if start and end and end < start:
         errors.append("service_end: before service_start")
-    total = _decimal(data.get("total_amount"))
-    if "total_amount" in data and (total is None or total <= 0):
-        errors.append("total_amount: must be a positive amount")
+    total = _money(data, "total_amount", errors) if "total_amount" in data else None
     cards = data.get("cards")
-    if "cards" in data and (not isinstance(cards, int) or isinstance(cards, bool) or cards < 1):
-        errors.append("cards: must be a whole number of at least 1")
-    fee = None
-    if data.get("monthly_fee") is not None:
-        fee = _decimal(data["monthly_fee"])
-        if fee is None or fee <= 0:
-            errors.append("monthly_fee: must be a positive amount")
+    if "cards" in data and (not isinstance(cards, int) or isinstance(cards, bool)
+                            or not 1 <= cards <= MAX_CARDS):
+        errors.append(f"cards: must be a whole number from 1 to {MAX_CARDS:,}")
+    fee = _money(data, "monthly_fee", errors) if data.get("monthly_fee") is not None else None
     clauses = {}
     raw = data.get("clauses", {}) or {}
     if not isinstance(raw, Mapping):

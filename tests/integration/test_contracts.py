@@ -202,14 +202,23 @@ def assert_refused_everywhere(runner, admin_client, tmp_path, text: str, named: 
 
 
 @pytest.mark.parametrize("change, named", [
+    # Clause parameters: 1e30 hours was loaded, and then every filing, report and tick of the
+    # contract raised OverflowError.
     (("hours = 2", "hours = 1e30"), "clauses.repair_deadline.hours: a number of hours of at most 8,784"),
     (("hours = 2", "hours = 8785"), "clauses.repair_deadline.hours: a number of hours of at most 8,784"),
     (("percent_of_total = 2.5", "percent_of_total = 1e30"), "clauses.incident_penalty.percent_of_total"),
     (("threshold = 2", "threshold = 1e30"), "clauses.strike_termination.threshold: a whole number of at most 100"),
     (("[[units]]", "[clauses.outage_period_waiver]\nmin_monthly_hours = 745\n[[units]]"),
      "clauses.outage_period_waiver.min_monthly_hours: a number of hours of at most 744"),
+    # Top-level values: taken by the checks, then raised in the write (OverflowError, StatementError,
+    # TypeError) or, for year 9999, in every reading of the service period.
+    (("cards = 10", "cards = 100000000000000000000"), "cards: must be a whole number from 1 to 10,000,000"),
+    (('total_amount = "100000.00"', 'total_amount = "1e30"'), "total_amount: at most 999,999,999,999.99"),
+    (('total_amount = "100000.00"', 'total_amount = "588600.005"'), "total_amount: at most two decimals"),
+    (('monthly_fee = "1000.00"', 'monthly_fee = "1000.001"'), "monthly_fee: at most two decimals"),
+    (("service_start = 2025-01-01", "service_start = 2025-01-01T10:00:00"),
+     "service_start: a date (YYYY-MM-DD), not a date and time"),
+    (("service_end = 2025-12-31", "service_end = 9999-12-31"), "service_end: a date from 2000-01-01 to 2099-12-31"),
 ])
-def test_clause_values_beyond_their_bounds_are_refused(runner, admin_client, tmp_path, change, named):
-    """1e30 hours was loaded, and then every filing, report and tick of the contract raised
-    OverflowError."""
+def test_values_that_crashed_after_loading_are_refused(runner, admin_client, tmp_path, change, named):
     assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace(*change), named)

@@ -1,3 +1,4 @@
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -79,5 +80,36 @@ def test_waiver_clauses_need_a_monthly_fee():
 
 
 def test_money_never_passes_through_float():
-    terms = terms_from_mapping({**XJGAT, "total_amount": 0.1 + 0.2})
-    assert terms.total_amount == Decimal(str(0.1 + 0.2))
+    """A float is read by its shortest repr; one with more than two decimals (0.1 + 0.2 is
+    0.30000000000000004) is refused rather than rounded, as the money column would refuse it."""
+    assert terms_from_mapping({**XJGAT, "total_amount": 588600.1}).total_amount == Decimal("588600.1")
+    with pytest.raises(TermsError, match="total_amount: at most two decimals"):
+        terms_from_mapping({**XJGAT, "total_amount": 0.1 + 0.2})
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"cards": 100000000000000000000}, "cards: must be a whole number from 1 to 10,000,000"),
+    ({"cards": 10_000_001}, "cards: must be a whole number from 1 to 10,000,000"),
+    ({"total_amount": "1e30"}, "total_amount: at most 999,999,999,999.99"),
+    ({"total_amount": "1000000000000.00"}, "total_amount: at most 999,999,999,999.99"),
+    ({"total_amount": "588600.005"}, "total_amount: at most two decimals (whole fen)"),
+    ({"total_amount": "1e-999999"}, "total_amount: at most two decimals (whole fen)"),
+    ({**QMGA, "monthly_fee": "16350.001"}, "monthly_fee: at most two decimals (whole fen)"),
+    ({**QMGA, "monthly_fee": 1e30}, "monthly_fee: at most 999,999,999,999.99"),
+    ({"service_start": datetime(2025, 6, 1, 10)}, "service_start: a date (YYYY-MM-DD), not a date and time"),
+    ({"service_end": datetime(2026, 3, 31)}, "service_end: a date (YYYY-MM-DD), not a date and time"),
+    ({"service_end": date(9999, 12, 31)}, "service_end: a date from 2000-01-01 to 2099-12-31"),
+    ({"service_start": "0001-01-01"}, "service_start: a date from 2000-01-01 to 2099-12-31"),
+])
+def test_top_level_values_the_columns_or_the_calendar_cannot_hold_are_named(change, message):
+    """Each of these was taken and then crashed the write (OverflowError, "money has more than
+    two decimals", datetime compared with date) or every later reading of the service period."""
+    with pytest.raises(TermsError) as exc:
+        terms_from_mapping({**XJGAT, **change})
+    assert message in exc.value.errors
+
+
+def test_the_largest_values_are_taken():
+    terms = terms_from_mapping({**XJGAT, "cards": 10_000_000, "total_amount": "999999999999.99",
+                                "service_start": date(2000, 1, 1), "service_end": "2099-12-31"})
+    assert terms.service_period[1].year == 2099 and terms.total_amount == Decimal("999999999999.99")
