@@ -13,7 +13,7 @@ from desk.db import transaction
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
 from desk.models import Contract, ContractClause, Unit, UnitPhone
-from desk.sla.terms import TermsError, terms_from_mapping
+from desk.sla.terms import TermsError, terms_from_mapping, text_problem
 
 PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 UNIT_KEYS = {"code", "name", "phones"}
@@ -65,14 +65,14 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
         for key in set(unit) - UNIT_KEYS:
             errors.append(f"{where}: unknown key {key!r}")
         code, name = unit.get("code"), unit.get("name")
-        if not isinstance(code, str) or not code.strip():
-            errors.append(f"{where}.code: required text")
+        if problem := "required" if code is None else text_problem(code, key_like=True):
+            errors.append(f"{where}.code: {problem}")
         elif code in seen_codes:
             errors.append(f"{where}.code: {code!r} appears twice")
         else:
             seen_codes.add(code)
-        if not isinstance(name, str) or not name.strip():
-            errors.append(f"{where}.name: required text")
+        if problem := "required" if name is None else text_problem(name):
+            errors.append(f"{where}.name: {problem}")
         phones = unit.get("phones", [])
         if not isinstance(phones, list):
             errors.append(f"{where}.phones: must be a list of numbers as text")

@@ -80,6 +80,7 @@ TOP_KEYS = {"code", "title", "customer", "carrier", "timezone", "service_start",
             "total_amount", "cards", "monthly_fee", "clauses", "units"}
 REQUIRED = ("code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
             "total_amount", "cards")
+TEXT_KEYS = ("code", "title", "customer", "carrier")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,19 @@ def _decimal(value) -> Decimal | None:
     return result if result.is_finite() else None
 
 
+def text_problem(value, *, key_like: bool = False) -> str | None:
+    """What is wrong with a required text, if anything. A code (key_like) is also refused with
+    spaces around it: " QMGA" would be a second unit or contract beside QMGA, that no caller keys
+    and no SMS names; a blank one was even loaded as a contract."""
+    if not isinstance(value, str):
+        return "must be text"
+    if not value.strip():
+        return "blank"
+    if key_like and value != value.strip():
+        return "spaces before or after"
+    return None
+
+
 def _day(data: Mapping, key: str, errors: list[str]) -> date | None:
     """A day of the service period, or None with the problem added to errors."""
     if key not in data:
@@ -170,13 +184,12 @@ def terms_from_mapping(data: Mapping) -> ContractTerms:
     if not isinstance(data, Mapping):
         raise TermsError(["the contract must be a table of keys"])
     for key in REQUIRED:
-        if key not in data or data[key] in (None, ""):
+        if data.get(key) is None or (key not in TEXT_KEYS and data[key] == ""):
             errors.append(f"{key}: required")
+        elif key in TEXT_KEYS and (problem := text_problem(data[key], key_like=key == "code")):
+            errors.append(f"{key}: {problem}")
     for key in set(data) - TOP_KEYS:
         errors.append(f"{key}: unknown key")
-    for key in ("code", "title", "customer", "carrier"):
-        if key in data and not isinstance(data[key], str):
-            errors.append(f"{key}: must be text")
     tz = data.get("timezone")
     if tz:
         try:

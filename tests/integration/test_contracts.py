@@ -222,3 +222,22 @@ def assert_refused_everywhere(runner, admin_client, tmp_path, text: str, named: 
 ])
 def test_values_that_crashed_after_loading_are_refused(runner, admin_client, tmp_path, change, named):
     assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace(*change), named)
+
+
+@pytest.mark.parametrize("code", ["  ", ""])
+def test_a_blank_contract_code_is_refused_as_blank(runner, admin_client, tmp_path, contracts, code):
+    """The seed QMGA file with a blank code was refused for the wrong reason ("unit 'QMGA' already
+    belongs to contract QMGA-JWT-2025"), or, with a unit of its own, loaded as contract "  "."""
+    text = contracts["QMGA-JWT-2025"].source_toml.replace('code = "QMGA-JWT-2025"', f'code = "{code}"')
+    assert_refused_everywhere(runner, admin_client, tmp_path, text, "code: blank")
+    assert "already belongs" not in admin_client.post("/admin/contracts", data={"toml": text}).get_data(as_text=True)
+    assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace('code = "TEST-2H"', f'code = "{code}"'),
+                              "code: blank")
+
+
+@pytest.mark.parametrize("code, named", [
+    ("  ", "units[1].code: blank"),
+    (" T1", "units[1].code: spaces before or after"),
+])
+def test_a_blank_or_padded_unit_code_is_refused(runner, admin_client, tmp_path, code, named):
+    assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace('code = "T1"', f'code = "{code}"'), named)

@@ -67,6 +67,22 @@ def test_every_clause_parameter_is_bounded(name, key, largest, beyond):
                    for e in exc.value.errors), exc.value.errors
 
 
+@pytest.mark.parametrize("change, message", [
+    ({"code": "  "}, "code: blank"),
+    ({"code": ""}, "code: blank"),
+    ({"code": "\t\u3000"}, "code: blank"),
+    ({"code": " XJGAT-POOL-2025"}, "code: spaces before or after"),
+    ({"title": " "}, "title: blank"),
+    ({"customer": 7}, "customer: must be text"),
+])
+def test_blank_or_padded_text_is_named(change, message):
+    """A blank code passed the check for a missing one, and then loading met the units of another
+    contract and said they belonged to it, never that the code was blank."""
+    with pytest.raises(TermsError) as exc:
+        terms_from_mapping({**XJGAT, **change})
+    assert message in exc.value.errors
+
+
 def test_missing_keys_are_all_named():
     with pytest.raises(TermsError) as exc:
         terms_from_mapping({"code": "X"})
