@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from desk.audit.services import Actor
 from desk.auth.services import create_user
-from desk.contracts.services import get_contract
+from desk.contracts.services import get_contract, phone_variants
 from desk.db import transaction
 from desk.errors import NotFound
 from desk.extensions import db
@@ -75,7 +75,9 @@ def _register_phones() -> None:
     with transaction() as session:
         for code, phone in DEMO_PHONES.items():
             unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one()
-            taken = session.execute(select(UnitPhone).where(UnitPhone.phone == phone)).scalar_one_or_none()
+            # Taken in any written form (a contract may list 13900000001): one number, one unit.
+            taken = session.execute(
+                select(UnitPhone).where(UnitPhone.phone.in_(phone_variants(phone)))).scalars().first()
             if taken is None:
                 unit.phones.append(UnitPhone(phone=phone))
 

@@ -38,6 +38,21 @@ def normalise_phone(phone: str) -> str:
     return re.sub(r"[\s\-()]", "", str(phone))
 
 
+def phone_variants(number: str) -> list[str]:
+    """A caller's number as Twilio sends it (+8613912345678) and as a contract may list it."""
+    n = normalise_phone(number or "")
+    if not n:
+        return []
+    variants = [n]
+    if n.startswith("+86"):
+        variants += [n[3:], "0086" + n[3:]]
+    elif n.startswith("0086"):
+        variants += ["+86" + n[4:], n[4:]]
+    elif n.isdigit():
+        variants += ["+86" + n, "0086" + n]
+    return variants
+
+
 def parse_contract_file(path: Path) -> tuple[dict, str]:
     """Read and validate one file; returns the mapping and its text, or raises with every problem."""
     try:
@@ -57,6 +72,8 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
         errors.append("units: must be an array of tables [[units]]")
         units = []
     seen_codes: set[str] = set()
+    # Every written form of each number listed so far (see phone_variants) → where it was listed.
+    seen_phones: dict[str, str] = {}
     for i, unit in enumerate(units, 1):
         where = f"units[{i}]"
         if not isinstance(unit, dict):
@@ -80,6 +97,13 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
             for p in phones:
                 if not isinstance(p, str) or not PHONE.match(normalise_phone(p)):
                     errors.append(f"{where}.phones: {p!r} is not a phone number")
+                    continue
+                forms = phone_variants(p)
+                first = next((seen_phones[f] for f in forms if f in seen_phones), None)
+                if first is not None:
+                    errors.append(f"{where}.phones: {p!r} is the same number as {first}")
+                for form in forms:
+                    seen_phones.setdefault(form, f"{p!r} in {where}.phones")
     if errors:
         raise ValidationFailed(f"{path.name}: contract rejected", errors=[f"{path.name}: {e}" for e in errors])
     return data, text
@@ -161,9 +185,13 @@ def _upsert_unit(contract: Contract, data: dict) -> Unit:
     for phone in phones:
         if phone in have:
             continue
-        owner = session.execute(select(UnitPhone).where(UnitPhone.phone == phone)).scalar_one_or_none()
+        # In any of its written forms: the hotline looks a caller up by all of them, and would
+        # pick either unit for a number registered for two.
+        owner = session.execute(select(UnitPhone).where(
+            UnitPhone.phone.in_(phone_variants(phone)), UnitPhone.unit_id != unit.id)).scalars().first()
         if owner is not None:
-            raise ValidationFailed(f"phone {phone} is already registered for unit {owner.unit.code}")
+            raise ValidationFailed(f"unit {unit.code}: phone {phone} is already registered for unit "
+                                   f"{owner.unit.code} (as {owner.phone})")
         unit.phones.append(UnitPhone(phone=phone))
     return unit
 

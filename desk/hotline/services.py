@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
-from desk.contracts.services import normalise_phone, unit_with_terms
+from desk.contracts.services import normalise_phone, phone_variants, unit_with_terms
 from desk.db import transaction
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
@@ -38,21 +38,6 @@ MAX_TRIES = 3
 # Wrong PINs for one keyed unit code across all calls in an hour before the code is locked.
 MAX_PIN_FAILURES_PER_HOUR = 10
 MAX_TICKET_DIGITS = 12
-
-
-def phone_variants(number: str) -> list[str]:
-    """A caller's number as Twilio sends it (+8613912345678) and as a contract may list it."""
-    n = normalise_phone(number or "")
-    if not n:
-        return []
-    variants = [n]
-    if n.startswith("+86"):
-        variants += [n[3:], "0086" + n[3:]]
-    elif n.startswith("0086"):
-        variants += ["+86" + n[4:], n[4:]]
-    elif n.isdigit():
-        variants += ["+86" + n, "0086" + n]
-    return variants
 
 
 def unit_for_phone(number: str) -> Unit | None:

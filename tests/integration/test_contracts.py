@@ -11,6 +11,7 @@ from desk.contracts.services import load_contracts
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.models import AuditEntry, Contract, ContractClause, Unit, UnitPhone
+from tests.conftest import CONTRACTS
 
 ACTOR = Actor.system("test")
 
@@ -241,3 +242,41 @@ def test_a_blank_contract_code_is_refused_as_blank(runner, admin_client, tmp_pat
 ])
 def test_a_blank_or_padded_unit_code_is_refused(runner, admin_client, tmp_path, code, named):
     assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace('code = "T1"', f'code = "{code}"'), named)
+
+
+def register_qmga_phone(tmp_path, phone: str) -> None:
+    """The seed QMGA file, loaded again with phone as its unit's one number."""
+    path = tmp_path / "qmga.toml"
+    seed = (CONTRACTS / "qmga-jwt-2025.toml").read_text(encoding="utf-8")
+    path.write_text(seed.replace("phones = []", f'phones = ["{phone}"]'), encoding="utf-8")
+    load_contracts([path], ACTOR)
+
+
+@pytest.mark.parametrize("written", ["0086 13900000001", "13900000001", "+86 139-0000-0001", "+8613900000001"])
+def test_a_phone_of_another_unit_is_refused_in_any_written_form(runner, admin_client, tmp_path, contracts, written):
+    """Registered for QMGA as +8613900000001, the number was taken for another unit as
+    0086 13900000001, and the hotline then picked either unit for that caller."""
+    register_qmga_phone(tmp_path, "+8613900000001")
+    text = OTHER.replace('"+86 138-0000-0001"', f'"{written}"')
+    assert_refused_everywhere(runner, admin_client, tmp_path, text, "is already registered for unit QMGA")
+    assert "unit T1: phone" in runner.invoke(args=["load-contracts", str(tmp_path / "refused.toml")]).output
+
+
+def test_a_unit_may_write_its_own_number_another_way(contracts, tmp_path):
+    register_qmga_phone(tmp_path, "+8613900000001")
+    register_qmga_phone(tmp_path, "0086 13900000001")
+    assert db.session.execute(select(UnitPhone.phone)).scalars().all() == ["008613900000001"]
+
+
+@pytest.mark.parametrize("phones, second_unit_phones", [
+    ('"+8613900000003", "0086 139 0000 0003"', None),
+    ('"+8613900000003"', '"13900000003"'),
+])
+def test_one_number_twice_in_a_file_is_refused(runner, admin_client, tmp_path, phones, second_unit_phones):
+    text = OTHER.replace('"+86 138-0000-0001"', phones)
+    if second_unit_phones:
+        text += f'\n[[units]]\ncode = "T2"\nname = "测试单位二"\nphones = [{second_unit_phones}]\n'
+    where = "units[2].phones" if second_unit_phones else "units[1].phones"
+    assert_refused_everywhere(runner, admin_client, tmp_path, text,
+                              f"{where}: '{'13900000003' if second_unit_phones else '0086 139 0000 0003'}' is the "
+                              "same number as '+8613900000003' in units[1].phones")
