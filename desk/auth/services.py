@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
+from desk.contracts.services import phone_number
 from desk.db import transaction
 from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
@@ -53,8 +54,22 @@ def create_user(actor: Actor, *, username: str, password: str, role: str, displa
             errors.append(f"contract: no contract with code {code!r}")
         else:
             contracts.append(contract)
-    if unit is not None and unit.contract not in contracts:
-        contracts.append(unit.contract)
+    if unit is not None:
+        # A unit's people see what their unit's contract allows; another contract beside it would
+        # give a police unit's manager the scope of a contract their unit is no party to.
+        others = [c.code for c in contracts if c.id != unit.contract_id]
+        if others:
+            errors.append(f"contract: unit {unit.code} is served by {unit.contract.code} alone, "
+                          f"not {', '.join(others)}")
+        elif unit.contract not in contracts:
+            contracts.append(unit.contract)
+    phone = (phone or "").strip()
+    if phone:
+        # The on-duty engineers' new-ticket SMS go to this number: checked, and kept, as units' are.
+        number = phone_number(phone)
+        if number is None:
+            errors.append(f"phone: {phone!r} is not a phone number")
+        phone = number or phone
     if errors:
         raise ValidationFailed("the user was not created", errors=errors)
     with transaction() as session:

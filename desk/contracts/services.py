@@ -38,6 +38,15 @@ def normalise_phone(phone: str) -> str:
     return re.sub(r"[\s\-()]", "", str(phone))
 
 
+def phone_number(text) -> str | None:
+    """The number as the desk keeps it (spaces, dashes and brackets dropped), or None when the
+    text is not a phone number: for units' hotline numbers and people's SMS numbers alike."""
+    if not isinstance(text, str):
+        return None
+    number = normalise_phone(text)
+    return number if PHONE.match(number) else None
+
+
 def phone_variants(number: str) -> list[str]:
     """A caller's number as Twilio sends it (+8613912345678) and as a contract may list it."""
     n = normalise_phone(number or "")
@@ -95,7 +104,7 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
             errors.append(f"{where}.phones: must be a list of numbers as text")
         else:
             for p in phones:
-                if not isinstance(p, str) or not PHONE.match(normalise_phone(p)):
+                if phone_number(p) is None:
                     errors.append(f"{where}.phones: {p!r} is not a phone number")
                     continue
                 forms = phone_variants(p)

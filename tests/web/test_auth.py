@@ -1,6 +1,8 @@
-"""Signing in: hashed passwords, the database-backed rate limit, cookie flags, CSRF, no open redirect."""
+"""Signing in: hashed passwords, the database-backed rate limit, cookie flags, CSRF, no open redirect;
+creating users from the CLI and the admin form."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -10,7 +12,8 @@ from sqlalchemy import func, select
 from desk.auth.services import LOGIN_WINDOW, MAX_FAILURES_PER_USER, TooManyAttempts, login
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.models import LoginAttempt, User, utcnow
+from desk.models import AuditEntry, LoginAttempt, User, utcnow
+from desk.models.users import user_contract
 
 PASSWORD = "correct-horse-9"
 
@@ -111,3 +114,47 @@ def test_language_switch_is_kept_on_the_user(app, world, signin):
     # Another device of the same user gets English too.
     assert "Tickets" in signin("reporter").get("/incidents").get_data(as_text=True)
     assert client.post("/language", data={"locale": "fr"}).status_code == 422
+
+
+def user_rows() -> tuple[int, int, int]:
+    return tuple(db.session.execute(select(func.count()).select_from(table)).scalar_one()
+                 for table in (User, user_contract, AuditEntry))
+
+
+@pytest.mark.parametrize("fields, named", [
+    ({"role": "carrier_engineer", "contracts": ["XJGAT-POOL-2025"], "phone": "notaphone", "on_duty": True},
+     "phone: 'notaphone' is not a phone number"),
+    ({"role": "carrier_manager", "contracts": ["XJGAT-POOL-2025"], "phone": "13800000077; 13800000078"},
+     "phone: '13800000077; 13800000078' is not a phone number"),
+    ({"role": "unit_manager", "unit": "QMGA", "contracts": ["XJGAT-POOL-2025"]},
+     "contract: unit QMGA is served by QMGA-JWT-2025 alone, not XJGAT-POOL-2025"),
+    ({"role": "unit_reporter", "unit": "XJGAT-KS", "contracts": ["XJGAT-POOL-2025", "QMGA-JWT-2025"]},
+     "contract: unit XJGAT-KS is served by XJGAT-POOL-2025 alone, not QMGA-JWT-2025"),
+])
+def test_a_bad_phone_or_a_contract_beside_the_units_is_refused(app, world, signin, fields, named):
+    """create-user took --phone notaphone for the engineer the new-ticket SMS go to, and gave
+    QMGA's manager the scope of the XJGAT pool too. The CLI says `error:` naming the field and exits
+    1, the admin form answers 422 with it, and neither writes a row."""
+    before = user_rows()
+    args = ["create-user", "--username", "new.user", "--password", PASSWORD, "--role", fields["role"]]
+    args += ["--unit", fields["unit"]] if "unit" in fields else []
+    args += [arg for code in fields["contracts"] for arg in ("--contract", code)]
+    args += ["--phone", fields["phone"]] if "phone" in fields else []
+    args += ["--on-duty"] if fields.get("on_duty") else []
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output.startswith("error: the user was not created") and named in result.output, result.output
+    assert user_rows() == before
+    response = signin("admin").post("/admin/users", data={"username": "new.user", "password": PASSWORD, **fields})
+    assert response.status_code == 422 and named in html.unescape(response.get_data(as_text=True))
+    db.session.rollback()
+    assert user_rows() == before
+
+
+def test_a_unit_user_gets_the_units_contract_and_a_phone_is_kept_without_spaces(world):
+    from desk.audit.services import Actor
+    from desk.auth.services import create_user
+
+    user = create_user(Actor.system("test"), username="ks.manager", password=PASSWORD, role="unit_manager",
+                       unit_code="XJGAT-KS", phone=" +86 138-0000-0077 ")
+    assert [c.code for c in user.contracts] == ["XJGAT-POOL-2025"] and user.phone == "+8613800000077"
