@@ -73,7 +73,7 @@ def freeze_month(contract: Contract, month: str) -> FrozenReport:
                           year, mon, as_of, frozen=True)
     from desk.reports.services import report_adjustments
 
-    adjustments = report_adjustments(contract.code, month)
+    adjustments = report_adjustments(contract.code, month, as_of)
     frozen = FrozenReport(contract_id=contract.id, month=month, report_json=canonical_json(report).decode("utf-8"),
                           report_hash=report_hash(report), adjustments_json=json.dumps(adjustments))
     db.session.add(frozen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from desk.reports.pdf_report import render_pdf
 from desk.reports.xlsx_report import render_xlsx
 from desk.sla.report import build_report
 from desk.sla.series import outage_series, strikes_timeline
-from desk.sla.timeutil import local_month
+from desk.sla.timeutil import local_month, month_bounds
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -94,17 +95,19 @@ def monthly_report(code: str, month: str, as_of: datetime | None = None) -> dict
 ADJUSTED_TOTALS = ("penalties", "day_waiver_total", "period_waiver_total")
 
 
-def report_adjustments(code: str, month: str) -> list[dict]:
+def report_adjustments(code: str, month: str, as_of: datetime | None = None) -> list[dict]:
     """Corrections to frozen earlier months, stated in this month's report.
 
-    A frozen month stays as signed; if a fact behind it changed afterwards, the difference between
-    its figures as the facts now stand and what was signed, less what earlier reports already
-    stated, is listed here, once. Only months marked corrected are recomputed.
+    A frozen month stays as signed; if its figures have moved since (a fact behind it changed, or
+    one learned or arising after its end: a restoration, a deadline passing), the difference between
+    its figures as known at this report's as_of (default now) and what was signed, less what earlier
+    reports already stated, is listed here, once.
     """
-    from decimal import Decimal
-
     year, mon = parse_month(month)
     contract = get_contract(code)
+    terms = contract.terms()
+    # Never earlier than this month's start: an earlier instant would take back what was stated.
+    as_of = max(as_of or utcnow(), month_bounds(year, mon, terms.tz)[0])
     earlier = db.session.execute(
         select(FrozenReport).where(FrozenReport.contract_id == contract.id, FrozenReport.month < month)
         .order_by(FrozenReport.month)
@@ -114,16 +117,16 @@ def report_adjustments(code: str, month: str) -> list[dict]:
         for row in json.loads(frozen.adjustments_json or "[]"):
             key = (row["month"], row["item"])
             stated[key] = stated.get(key, Decimal(0)) + Decimal(row["difference"])
-    terms = contract.terms()
+    facts = None
     rows = []
     for frozen in earlier:
         if frozen.corrected_at is None:
             continue
+        if facts is None:  # one as_of for every month: the facts are read once
+            facts = incident_facts(contract, as_of), payment_facts(contract, as_of)
         f_year, f_mon = parse_month(frozen.month)
         signed = json.loads(frozen.report_json)
-        as_of = datetime.fromisoformat(signed["as_of"].replace("Z", "+00:00"))
-        now = build_report(terms, incident_facts(contract, as_of), payment_facts(contract, as_of),
-                           f_year, f_mon, as_of)
+        now = build_report(terms, *facts, f_year, f_mon, as_of)
         for item in ADJUSTED_TOTALS:
             before = Decimal(signed["totals"][item]) + stated.get((frozen.month, item), Decimal(0))
             after = Decimal(now["totals"][item])
@@ -182,7 +185,7 @@ def _stated_adjustments(contract: Contract, report: dict) -> list[dict]:
     frozen = frozen_report(contract, report["month"])
     if frozen is not None and report["final"]:
         return json.loads(frozen.adjustments_json or "[]")
-    return report_adjustments(contract.code, report["month"])
+    return report_adjustments(contract.code, report["month"], datetime.fromisoformat(report["as_of"]))
 
 
 RENDERERS = {"csv": render_csv, "xlsx": render_xlsx, "pdf": render_pdf}
