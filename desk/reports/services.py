@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from desk.contracts.services import get_contract
 from desk.errors import ValidationFailed
@@ -117,10 +117,11 @@ def report_adjustments(code: str, month: str, as_of: datetime | None = None) -> 
         for row in json.loads(frozen.adjustments_json or "[]"):
             key = (row["month"], row["item"])
             stated[key] = stated.get(key, Decimal(0)) + Decimal(row["difference"])
+    unsettled = _unsettled_months(contract, [f.month for f in earlier if f.corrected_at is None])
     facts = None
     rows = []
     for frozen in earlier:
-        if frozen.corrected_at is None:
+        if frozen.corrected_at is None and frozen.month not in unsettled:
             continue
         if facts is None:  # one as_of for every month: the facts are read once
             facts = incident_facts(contract, as_of), payment_facts(contract, as_of)
@@ -134,6 +135,31 @@ def report_adjustments(code: str, month: str, as_of: datetime | None = None) -> 
                 rows.append({"month": frozen.month, "item": item, "frozen": str(before), "now": str(after),
                              "difference": str(after - before)})
     return rows
+
+
+def _unsettled_months(contract: Contract, months: list[str]) -> set[str]:
+    """The months, of those given, whose figures could move after their end with no write after the
+    freeze: an incident had begun by the month's end (its signed as_of) but was open then, or was
+    reported only after it (entered before the freeze at 00:10). Time alone changes such a month: a
+    continuous interruption reaches 3 h after month end (6.3, R4), a third party's repair deadline
+    passes after it (四.(三), 六.(六), R2). Writes after the freeze mark their months
+    (mark_corrections). One query for all the months: the few incidents it returns are checked here.
+    """
+    if not months:
+        return set()
+    tz = contract.terms().tz
+    ends = {month: month_bounds(*parse_month(month), tz)[1] for month in months}
+    rows = db.session.execute(
+        select(Incident.started_at, Incident.restored_at, Incident.reported_at).where(
+            Incident.contract_id == contract.id, Incident.status != "merged",
+            or_(*(and_(Incident.started_at <= end, or_(Incident.restored_at.is_(None), Incident.restored_at > end,
+                                                       Incident.reported_at > end))
+                  for end in ends.values())),
+        )
+    ).all()
+    return {month for month, end in ends.items()
+            if any(started <= end and (restored is None or restored > end or reported > end)
+                   for started, restored, reported in rows)}
 
 
 def mark_corrections(contract_id: int, instants: list[datetime]) -> None:

@@ -52,6 +52,7 @@ def stated_once(code: str, item: str, amount: str) -> None:
 # 6.3, R4: 3 h continuous, its whole length even across months; 06-30 is June's day (16,350 ÷ 30).
 @pytest.mark.parametrize("started, restored, written", [
     ("2025-06-30T22:00", "2025-07-01T01:00", "after the freeze"),  # the QA reproduction: June is marked
+    ("2025-06-30T21:05", "2025-07-01T00:05", "before the freeze"),  # entered at 00:05: June is not marked
 ])
 def test_a_day_waiver_reached_after_month_end_is_stated_in_july(app, contracts, runner, started, restored,
                                                                  written):
@@ -78,7 +79,7 @@ def test_a_day_waiver_reached_after_month_end_is_stated_in_july(app, contracts, 
 
 # 六.(六), R2: a third party's interruption is a strike of the month of its reported_at once its
 # 四.(三) deadline (22:00 + 4 h = 02:00) is missed, though that is after month end.
-@pytest.mark.parametrize("restored", ["2025-07-01T05:00"])
+@pytest.mark.parametrize("restored", ["2025-07-01T05:00", None])
 def test_a_third_party_strike_whose_deadline_passes_after_month_end_is_stated_in_july(app, contracts, restored):
     code = "XJGAT-POOL-2025"
     load(code, "X1,2025-06-30T22:00,,,interruption,third_party,true,3360,x,,,")
