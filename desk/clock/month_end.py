@@ -1,7 +1,8 @@
 """Month end: each contract's report of the month just over is frozen at 00:10 on the 1st (local).
 
 The frozen document is stored with its hash and never changed afterwards: both parties sign the
-same figures. Corrections entered later show in the next month's report as adjustments.
+same figures. Corrections entered later, and what arises after month end (an interruption reaching
+3 h, a deadline passing), show in the next month's report as adjustments (docs/clock.md).
 """
 from __future__ import annotations
 
