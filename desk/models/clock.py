@@ -72,8 +72,9 @@ class FrozenReport(db.Model):
     report_json: Mapped[str] = mapped_column(Text)
     report_hash: Mapped[str] = mapped_column(String(64))
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set when a fact behind this month changes after the freeze: only such months are recomputed
-    # for the adjustments of later reports.
+    # Set when a fact behind this month changes after the freeze. Such months, and those with an
+    # incident still open at their end (time alone changes them), are recomputed for the
+    # adjustments of later reports (docs/clock.md).
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The adjustments to earlier months this month's report stated when it was frozen (JSON list),
     # so each correction is stated once, in the first report after it was made.
