@@ -63,19 +63,28 @@ class PaymentFacts:
     amount: Decimal
 
 
+def exempt_until(terms: ContractTerms, incident: IncidentFacts) -> datetime | None:
+    """七.(五): the end of the window that exempts a planned maintenance started inside it, announced
+    early enough; None for any other incident. Restored by that instant it is exempt; still open
+    after it, the carrier's (spec §2)."""
+    if incident.cause != "planned_maintenance":
+        return None
+    clause, window = terms.planned_maintenance, incident.maintenance
+    if clause is None or window is None:
+        return None
+    if window.window_start - window.notice_at < timedelta(hours=float(clause.min_notice_hours)):
+        return None
+    return window.window_end if incident.started_at >= window.window_start else None
+
+
 def effective_cause(terms: ContractTerms, incident: IncidentFacts, as_of: datetime | None = None) -> str:
     """七.(五): planned maintenance is exempt only inside a window announced early enough;
     otherwise, and where the contract has no such clause, it is the carrier's."""
     if incident.cause != "planned_maintenance":
         return incident.cause
-    clause, window = terms.planned_maintenance, incident.maintenance
-    if clause is None or window is None:
-        return "carrier"
-    if window.window_start - window.notice_at < timedelta(hours=float(clause.min_notice_hours)):
+    until = exempt_until(terms, incident)
+    if until is None:
         return "carrier"
     end = incident.restored_at if as_of is None else incident.restored_by(as_of)
     end = end or as_of or incident.started_at
-    if incident.started_at < window.window_start or end > window.window_end:
-        return "carrier"
-    return "planned_maintenance"
-
+    return "carrier" if end > until else "planned_maintenance"

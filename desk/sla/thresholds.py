@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterable
 
-from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause
+from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause, exempt_until
 from desk.sla.intervals import union
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.terms import ContractTerms
@@ -43,18 +43,34 @@ def strike_at(terms: ContractTerms, incident: IncidentFacts) -> datetime | None:
     """R2: the instant an incident becomes a strike, or None if, on the facts as recorded, it is not one.
 
     A carrier (or not yet attributed) interruption is a strike from its report; a third party's one
-    only from the instant its repair deadline passed unrepaired (乙方未能及时处理故障, 六.(六)).
+    only from the instant its repair deadline passed unrepaired (乙方未能及时处理故障, 六.(六)); a
+    planned maintenance overrunning its window, from the window's end (七.(五)).
     """
     if not terms.has_strikes or incident.kind != "interruption" or not in_service_period(terms, incident):
         return None
-    cause = effective_cause(terms, incident)
+    cause = effective_cause(terms, incident, ONGOING)
     if cause in CARRIER_LIKE:
-        return incident.reported_at
+        return _after_window(terms, incident, incident.reported_at)
     if cause == "third_party":
-        deadline = repair_deadline_at(terms, incident)
-        if deadline is not None and (incident.restored_at is None or incident.restored_at > deadline):
-            return deadline
+        return breach_at(terms, incident)
     return None
+
+
+def breach_at(terms: ContractTerms, incident: IncidentFacts) -> datetime | None:
+    """R1: the instant the repair deadline is missed (the report counts it from the instant after), or
+    None if, on the facts as recorded, it is not: restored by then, exempt, or no such clause."""
+    deadline = repair_deadline_at(terms, incident, ONGOING)
+    if deadline is None:
+        return None
+    at = _after_window(terms, incident, deadline)
+    return at if incident.restored_at is None or incident.restored_at > at else None
+
+
+def _after_window(terms: ContractTerms, incident: IncidentFacts, at: datetime) -> datetime:
+    """七.(五): a planned maintenance still open at its window's end is exempt up to that instant and
+    the carrier's after it, so nothing of it falls due before; other incidents as they are."""
+    until = exempt_until(terms, incident)
+    return at if until is None or at >= until else until
 
 
 def _spans(terms: ContractTerms, incidents: Iterable[IncidentFacts]) -> list[tuple[datetime, datetime]]:

@@ -5,10 +5,13 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from desk.sla.incidents import IncidentFacts, MaintenanceWindow
+from desk.sla.repair_deadline import repair_deadline_met
 from desk.sla.report import build_report
-from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
+from desk.sla.strikes import is_strike
+from desk.sla.thresholds import breach_at, day_waiver_crossings, period_waiver_crossings, strike_at
 from desk.sla.terms import terms_from_mapping
-from tests.sla.conftest import QMGA, SHANGHAI, incident, local
+from tests.sla.conftest import QMGA, SHANGHAI, XJGAT, incident, local
 
 WARN_DAY, WARN_MONTH = Decimal("2.5"), Decimal(60)
 
@@ -125,3 +128,83 @@ def test_a_day_threshold_is_crossed_iff_the_report_waives_a_day(pairs):
     assert bool(crossings) == bool(waived)
     for c in crossings:  # the day each continuous interruption began is among the waived days
         assert f"{c.since.astimezone(SHANGHAI):%Y-%m-%d}" in {w["date"] for w in waived}
+
+
+# 七.(五): a planned maintenance inside a window announced early enough is exempt only while it stays
+# inside; still open at the window's end it is the carrier's (spec §2). The QA case on XJGAT-POOL-2025:
+# window 06-10 10:00–12:00 announced 06-01, interruption from 10:00.
+WINDOW = MaintenanceWindow(local("2025-06-01T09:00"), local("2025-06-10T10:00"), local("2025-06-10T12:00"))
+TICK = timedelta(microseconds=1)
+
+
+def maintenance(restored=None, *, window=WINDOW, reported="2025-06-10T10:00", started=None):
+    return incident(reported, restored, started=started, cause="planned_maintenance", maintenance=window)
+
+
+def strike_counted(terms, facts, as_of):
+    month = facts.reported_at.astimezone(SHANGHAI)
+    rows = build_report(terms, [facts], [], month.year, month.month, as_of)["incidents"]
+    return rows[0]["strike_number"] is not None
+
+
+def test_open_maintenance_overrunning_its_window_strikes_at_the_windows_end(xjgat):
+    open_one = maintenance()
+    end = WINDOW.window_end
+    assert strike_at(xjgat, open_one) == end
+    # The report agrees: exempt up to the window's end, a strike from the instant after (as the tick reads it).
+    assert not strike_counted(xjgat, open_one, end)
+    assert strike_counted(xjgat, open_one, end + TICK)
+    assert build_report(xjgat, [open_one], [], 2025, 6, local("2025-06-10T14:00"))["totals"]["strikes_to_date"] == 1
+    # Restored after the window's end: the same instant, as the report saw it while it was open.
+    assert strike_at(xjgat, maintenance("2025-06-10T13:00")) == end
+
+
+def test_maintenance_restored_inside_its_window_is_no_strike_and_misses_no_deadline(xjgat):
+    for restored in ("2025-06-10T11:00", "2025-06-10T12:00"):  # the window's end is inside it
+        assert strike_at(xjgat, maintenance(restored)) is None
+        assert breach_at(xjgat, maintenance(restored)) is None
+
+
+def test_overrunning_maintenance_misses_its_deadline_at_the_deadline_or_the_windows_end(xjgat):
+    # R1: reported_at + 4 h = 14:00, after the window: missed there, unless restored by then.
+    assert breach_at(xjgat, maintenance()) == local("2025-06-10T14:00")
+    assert breach_at(xjgat, maintenance("2025-06-10T14:00")) is None
+    assert breach_at(xjgat, maintenance("2025-06-10T14:00:01")) == local("2025-06-10T14:00")
+    # A long window (to 20:00) holds the deadline's miss until its end; restored after it, missed there.
+    long = MaintenanceWindow(WINDOW.notice_at, WINDOW.window_start, local("2025-06-10T20:00"))
+    assert breach_at(xjgat, maintenance(window=long)) == long.window_end
+    assert breach_at(xjgat, maintenance("2025-06-10T21:00", window=long)) == long.window_end
+    assert strike_at(xjgat, maintenance(window=long)) == long.window_end
+    assert repair_deadline_met(xjgat, maintenance(window=long), long.window_end) is None
+    assert repair_deadline_met(xjgat, maintenance(window=long), long.window_end + TICK) is False
+
+
+def test_short_notice_or_a_start_before_the_window_is_the_carriers_from_the_report(xjgat):
+    short = MaintenanceWindow(local("2025-06-08T10:00"), WINDOW.window_start, WINDOW.window_end)
+    assert strike_at(xjgat, maintenance(window=short)) == local("2025-06-10T10:00")
+    early = maintenance(started="2025-06-10T09:59")
+    assert strike_at(xjgat, early) == local("2025-06-10T10:00")
+    assert breach_at(xjgat, early) == local("2025-06-10T14:00")
+
+
+# Any planned maintenance, any window: the instants the clock acts on are those the report turns at.
+@settings(max_examples=200, deadline=None)
+@given(notice=st.integers(0, 200), length=st.integers(1, 600), start=st.integers(-120, 700),
+       report=st.integers(0, 300), repair=st.one_of(st.none(), st.integers(0, 900)))
+def test_maintenance_strike_and_breach_instants_match_the_report(notice, length, start, report, repair):
+    xjgat = terms_from_mapping(XJGAT)
+    window_start = local("2025-06-10T10:00")
+    window = MaintenanceWindow(window_start - timedelta(hours=notice), window_start,
+                               window_start + timedelta(minutes=length))
+    started = window_start + timedelta(minutes=start)
+    facts = IncidentFacts(id=1, external_id=None, reported_at=started + timedelta(minutes=report),
+                          started_at=started, restored_at=None if repair is None else started + timedelta(minutes=repair),
+                          kind="interruption", cause="planned_maintenance", cause_confirmed=True,
+                          affected_cards=60, maintenance=window)
+    strike, breach = strike_at(xjgat, facts), breach_at(xjgat, facts)
+    # Half-minute instants: never exactly on a threshold, where the clock and the report take different sides.
+    for minute in range(-130, 1800, 7):
+        as_of = window_start + timedelta(minutes=minute, seconds=30)
+        counted = facts.reported_at <= as_of and is_strike(xjgat, facts, as_of)
+        assert counted == (strike is not None and as_of > strike)
+        assert (repair_deadline_met(xjgat, facts, as_of) is False) == (breach is not None and as_of > breach)
