@@ -29,8 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from desk.db import before_commit, transaction
 from desk.extensions import db
 from desk.models import ClockEvent, ClockResync, Contract, Incident, utcnow
+from desk.sla.incidents import exempt_until
+from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.terms import ContractTerms
-from desk.sla.thresholds import day_waiver_crossings, period_waiver_crossings, strike_at
+from desk.sla.thresholds import ONGOING, breach_at, day_waiver_crossings, period_waiver_crossings, strike_at
 from desk.sla.timeutil import add_months, local_month, month_bounds
 
 log = logging.getLogger("desk.clock")
@@ -62,18 +64,20 @@ def wanted_events(incident: Incident, terms: ContractTerms | None = None) -> Wan
     terms = incident.contract.terms() if terms is None else terms
     facts = facts_of(incident)
     restored = incident.restored_at
-    from desk.sla.repair_deadline import repair_deadline_at
-
-    deadline = repair_deadline_at(terms, facts)
+    # An open incident runs on: a planned maintenance then overruns its window, the carrier's from its
+    # end on (七.(五)); nothing of it is due before that instant.
+    deadline = repair_deadline_at(terms, facts, ONGOING)
     if deadline is not None:
+        until = exempt_until(terms, facts)
         for minutes in _config("DESK_DEADLINE_WARNINGS", DEFAULT_DEADLINE_WARNINGS):
             warn_at = deadline - timedelta(minutes=minutes)
-            if restored is None or restored > warn_at:
+            if (restored is None or restored > warn_at) and (until is None or warn_at >= until):
                 wanted[f"incident:{incident.id}:repair_deadline:warn:{minutes}"] = (
                     "repair_deadline_warning", warn_at, {"minutes_left": minutes, "deadline": deadline.isoformat()})
-        if restored is None or restored > deadline:  # restored exactly at the deadline is met (R1)
+        breach = breach_at(terms, facts)  # restored exactly at the deadline is met (R1)
+        if breach is not None:
             wanted[f"incident:{incident.id}:repair_deadline:breach"] = (
-                "repair_deadline_breach", deadline, {"deadline": deadline.isoformat()})
+                "repair_deadline_breach", breach, {"deadline": deadline.isoformat()})
     strike = strike_at(terms, facts)
     if strike is not None:
         wanted[f"incident:{incident.id}:strike"] = ("strike", strike, {"cause": incident.cause})

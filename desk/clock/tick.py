@@ -46,6 +46,7 @@ log = logging.getLogger("desk.clock")
 BATCH = 100
 CAUSE_WORDS = {"carrier": "乙方原因", "undetermined": "原因未定", "third_party": "第三方原因（未及时处理）",
                "planned_maintenance": "计划维护（通知不足）"}
+OVERRUN_WORDS = "计划维护（超出维护窗口）"  # noticed in time, still open at the window's end (七.(五))
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,9 @@ def _on_deadline_warning(event: ClockEvent, incident: Incident, batch: Batch, wr
 
 
 def _on_deadline_breach(event: ClockEvent, incident: Incident, batch: Batch, writes: Writes) -> dict:
-    text = f"【超时】工单{batch.first_ticket_number(incident)} 已超过修复时限 {_when(event.due_at, incident.contract)}（四.(三)）"
+    # The deadline itself: an overrunning maintenance misses it only at its window's end (七.(五)).
+    deadline = _when(event.payload["deadline"], incident.contract)
+    text = f"【超时】工单{batch.first_ticket_number(incident)} 已超过修复时限 {deadline}（四.(三)）"
     engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
     # Both sides: the carrier's engineer and manager, the police unit's contract managers.
     _send(event, engineer + batch.both_managers(incident.contract_id), text, batch, writes)
@@ -216,7 +219,9 @@ def _on_deadline_breach(event: ClockEvent, incident: Incident, batch: Batch, wri
 
 def _on_strike(event: ClockEvent, incident: Incident, batch: Batch, writes: Writes) -> dict:
     """R2: announce the strike with its number and penalty; at R3's threshold, the termination right."""
+    from desk.incidents.services import facts_of
     from desk.reports.services import incident_facts, payment_facts
+    from desk.sla.incidents import exempt_until
     from desk.sla.report import counted_incidents
     from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
 
@@ -227,9 +232,11 @@ def _on_strike(event: ClockEvent, incident: Incident, batch: Batch, writes: Writ
     numbers = strike_numbers(terms, counted_incidents(terms, incident_facts(contract, as_of), as_of), as_of)
     number = numbers.get(incident.id)
     penalty = strike_penalty(terms)
+    overrun = exempt_until(terms, facts_of(incident)) is not None
+    cause = OVERRUN_WORDS if overrun else CAUSE_WORDS.get(incident.cause, incident.cause)
     # Strikes are numbered in reported_at order (R2), so a late third-party strike may take a lower number.
     text = f"【违约】合同{contract.code} 第{number}次违约（累计{len(numbers)}次）：工单{batch.first_ticket_number(incident)}" \
-           f"（{CAUSE_WORDS.get(incident.cause, incident.cause)}），违约金{penalty}元（六.(六)）"
+           f"（{cause}），违约金{penalty}元（六.(六)）"
     if not incident.cause_confirmed:
         text += "，原因待双方确认"
     _send(event, batch.both_managers(contract.id), text, batch, writes)
