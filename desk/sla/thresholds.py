@@ -7,10 +7,10 @@ change first (a restoration, another cause), and then the clock derives the even
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Iterable
+from typing import Callable, Iterable
 
 from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause, exempt_until
 from desk.sla.intervals import union
@@ -73,17 +73,40 @@ def _after_window(terms: ContractTerms, incident: IncidentFacts, at: datetime) -
     return at if until is None or at >= until else until
 
 
-def _spans(terms: ContractTerms, incidents: Iterable[IncidentFacts]) -> list[tuple[datetime, datetime]]:
-    """Qualifying interruptions (R4/R5) as intervals; an open one runs to ONGOING."""
+Span = tuple[datetime, datetime, datetime | None]  # (start, end, counted after: None, or a window's end)
+
+
+def _spans(terms: ContractTerms, incidents: Iterable[IncidentFacts]) -> list[Span]:
+    """Qualifying interruptions (R4/R5) as intervals; an open one runs to ONGOING. A planned maintenance
+    overrunning its window joins the report's union only after the window's end, but from its start (七.(五))."""
     spans = []
     for i in incidents:
         if i.kind != "interruption" or not in_service_period(terms, i):
             continue
-        if effective_cause(terms, i) not in CARRIER_LIKE:
+        if effective_cause(terms, i, ONGOING) not in CARRIER_LIKE:
             continue
         end = i.restored_at or ONGOING
-        spans.append((min(i.started_at, end), end))
+        spans.append((min(i.started_at, end), end, exempt_until(terms, i)))
     return spans
+
+
+def _as_reported(terms: ContractTerms, spans: list[Span],
+                 crossings_of: Callable[[list[tuple[datetime, datetime]]], list[Crossing]]) -> list[Crossing]:
+    """Each crossing at the first instant the report can show it. Every overrunning maintenance's window
+    end opens a new view of the union; a threshold already passed when its view opens is due at that
+    instant, a warning already passed is not given."""
+    views = sorted({after for _, _, after in spans if after is not None})
+    found: dict[tuple, Crossing] = {}
+    for lo, hi in zip([None, *views], [*views, None]):
+        seen = [(s, e) for s, e, after in spans if after is None or (lo is not None and after <= lo)]
+        for c in crossings_of(seen):
+            if lo is not None and c.at < lo:
+                if c.level == "warning":
+                    continue  # passed while the maintenance was exempt: no warning, as for R1's
+                c = replace(c, at=lo, month=_month(lo, terms) if c.rule == "day_waiver" else c.month)
+            if hi is None or c.at < hi:
+                found.setdefault((c.rule, c.level, c.since, c.month), c)
+    return sorted(found.values(), key=lambda c: c.at)
 
 
 def _month(at: datetime, terms: ContractTerms) -> str:
@@ -109,13 +132,17 @@ def day_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts
     if clause is None:
         return []
     marks = _marks(clause.min_continuous_hours, warning_hours)
-    crossings = []
-    for start, end in union(_spans(terms, incidents)):
-        for level, mark in marks:
-            at = start + timedelta(hours=float(mark))
-            if at <= end:
-                crossings.append(Crossing("day_waiver", level, at, mark, start, _month(at, terms)))
-    return sorted(crossings, key=lambda c: c.at)
+
+    def crossings_of(spans):
+        crossings = []
+        for start, end in union(spans):
+            for level, mark in marks:
+                at = start + timedelta(hours=float(mark))
+                if at <= end:
+                    crossings.append(Crossing("day_waiver", level, at, mark, start, _month(at, terms)))
+        return crossings
+
+    return _as_reported(terms, _spans(terms, incidents), crossings_of)
 
 
 def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts], months: Iterable[tuple[int, int]],
@@ -128,20 +155,25 @@ def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFa
     if clause is None:
         return []
     marks = _marks(clause.min_monthly_hours, warning_hours)
-    continuous = union(_spans(terms, incidents))
-    crossings = []
-    for year, month in months:
-        lo, hi = month_bounds(year, month, terms.tz)
-        for level, mark in marks:
-            needed = timedelta(hours=float(mark))
-            elapsed = timedelta(0)
-            for start, end in continuous:
-                s, e = max(start, lo), min(end, hi)
-                if s >= e:
-                    continue
-                if elapsed + (e - s) >= needed:
-                    at = s + (needed - elapsed)
-                    crossings.append(Crossing("period_waiver", level, at, mark, lo, f"{year:04d}-{month:02d}"))
-                    break
-                elapsed += e - s
-    return sorted(crossings, key=lambda c: c.at)
+    months = list(months)
+
+    def crossings_of(spans):
+        continuous = union(spans)
+        crossings = []
+        for year, month in months:
+            lo, hi = month_bounds(year, month, terms.tz)
+            for level, mark in marks:
+                needed = timedelta(hours=float(mark))
+                elapsed = timedelta(0)
+                for start, end in continuous:
+                    s, e = max(start, lo), min(end, hi)
+                    if s >= e:
+                        continue
+                    if elapsed + (e - s) >= needed:
+                        at = s + (needed - elapsed)
+                        crossings.append(Crossing("period_waiver", level, at, mark, lo, f"{year:04d}-{month:02d}"))
+                        break
+                    elapsed += e - s
+        return crossings
+
+    return _as_reported(terms, _spans(terms, incidents), crossings_of)

@@ -208,3 +208,67 @@ def test_maintenance_strike_and_breach_instants_match_the_report(notice, length,
         counted = facts.reported_at <= as_of and is_strike(xjgat, facts, as_of)
         assert counted == (strike is not None and as_of > strike)
         assert (repair_deadline_met(xjgat, facts, as_of) is False) == (breach is not None and as_of > breach)
+
+
+# R4/R5 on a contract with both 6.3 and 七.(五): an overrunning maintenance joins the report's outages
+# (from its start) only after its window's end, so a threshold it helped pass is due no earlier.
+QMGA_NOTICED = {**QMGA, "clauses": {**QMGA["clauses"], "planned_maintenance": {"min_notice_hours": 72}}}
+
+
+def test_an_overrunning_maintenance_reaches_the_day_waiver_at_its_windows_end():
+    terms = terms_from_mapping(QMGA_NOTICED)
+    window = MaintenanceWindow(local("2025-06-01T09:00"), local("2025-06-10T10:00"), local("2025-06-10T14:00"))
+    open_one = maintenance(window=window)
+    # 12:30 and 13:00 fall inside the window: the threshold is due at its end, the warning not given.
+    assert reached(day_waiver_crossings(terms, [open_one], WARN_DAY)) == [("reached", window.window_end)]
+    assert build_report(terms, [open_one], [], 2025, 6, window.window_end)["totals"]["day_waivers"] == []
+    waived = build_report(terms, [open_one], [], 2025, 6, window.window_end + TICK)["totals"]["day_waivers"]
+    assert [w["date"] for w in waived] == ["2025-06-10"]
+    # Restored inside the window: exempt, no crossing; running past 13:00 after its window, from its start.
+    assert day_waiver_crossings(terms, [maintenance("2025-06-10T14:00", window=window)], WARN_DAY) == []
+    short = MaintenanceWindow(window.notice_at, window.window_start, local("2025-06-10T11:00"))
+    assert reached(day_waiver_crossings(terms, [maintenance(window=short)], None)) == [
+        ("reached", local("2025-06-10T13:00"))]
+
+
+noticed_spans = st.lists(st.tuples(st.integers(0, 20 * 24 * 60), st.integers(1, 40 * 60), st.booleans(),
+                                   st.one_of(st.none(), st.integers(0, 30 * 60))), min_size=1, max_size=8)
+
+
+def _noticed_facts(rows):
+    """(start, length, open, window length or None for a carrier one): maintenance windows open at the start."""
+    facts = []
+    for n, (s, d, is_open, window) in enumerate(rows):
+        start = JUNE + timedelta(minutes=s)
+        noticed = None if window is None else MaintenanceWindow(
+            start - timedelta(days=4), start, start + timedelta(minutes=window))
+        facts.append(IncidentFacts(
+            id=n + 1, external_id=None, reported_at=start, started_at=start,
+            restored_at=None if is_open else start + timedelta(minutes=d), kind="interruption",
+            cause="carrier" if window is None else "planned_maintenance", cause_confirmed=True,
+            affected_cards=60, maintenance=noticed))
+    return facts
+
+
+@settings(max_examples=80, deadline=None)
+@given(noticed_spans)
+def test_waiver_thresholds_are_due_when_the_report_turns_with_maintenance_windows(rows):
+    terms = terms_from_mapping(QMGA_NOTICED)
+    facts = _noticed_facts(rows)
+    month_end = local("2025-07-01T00:00")
+
+    def totals(as_of):
+        return build_report(terms, facts, [], 2025, 6, as_of)["totals"]
+
+    days = [c.at for c in day_waiver_crossings(terms, facts, None) if c.at < month_end]
+    if days:  # the first threshold: nothing waived a minute before, a day waived just after
+        assert totals(days[0] - timedelta(minutes=1))["day_waivers"] == []
+        assert totals(days[0] + TICK)["day_waivers"] != []
+    else:
+        assert totals(month_end)["day_waivers"] == []
+    period = period_waiver_crossings(terms, facts, [(2025, 6)], None)
+    if period:
+        assert Decimal(totals(period[0].at - timedelta(minutes=1))["outage_hours"]) < 72
+        assert Decimal(totals(period[0].at + TICK)["outage_hours"]) >= 72
+    else:
+        assert Decimal(totals(month_end)["outage_hours"]) < 72
