@@ -44,10 +44,11 @@ def _admin_engine():
 
 
 def create_pg_database(suffix: str, *, migrate: bool = True) -> str:
-    """A fresh, empty PostgreSQL database named after DESK_TEST_PG_URL plus `suffix` (migrated if asked)."""
+    """A fresh, empty PostgreSQL database named after DESK_TEST_PG_URL plus `suffix` and this
+    process (migrated if asked): two test runs on one server must not drop each other's."""
     require_postgres()
     url = make_url(PG_URL)
-    name = f"{url.database}{suffix}"
+    name = f"{url.database}{suffix}_{os.getpid()}"
     engine = _admin_engine()
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
