@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from desk.sla.timeutil import hours
+
 TEXT = {
     "zh": {
         "report": "月度SLA报告", "contract": "合同编号", "title": "合同名称", "customer": "甲方",
@@ -42,6 +44,7 @@ TEXT = {
         "no_termination_text": "累计违约 {n} 次，未达到 {t} 次，甲方尚无终止权（{clause}）。",
         "period_text": "本月累计中断 {h} 小时，阈值 {t} 小时（{clause}）：{result}",
         "period_yes": "已达到，期间服务费减免 {amount} 元。", "period_no": "未达到，无期间减免。",
+        "period_all_days": "已达到，但中断所在各日已按当日服务费减免全免（{clause}），不重复减免，期间减免 0.00 元。",
         # charts
         "chart_daily": "每日中断时长", "chart_cumulative": "本月累计中断",
         "chart_repair": "修复时长", "chart_strikes": "合同期内累计违约次数",
@@ -90,6 +93,8 @@ TEXT = {
         "no_termination_text": "{n} strikes, below the threshold of {t}: no termination right ({clause}).",
         "period_text": "Cumulative outage {h} h, threshold {t} h ({clause}): {result}",
         "period_yes": "reached, period waiver {amount} CNY.", "period_no": "not reached, no period waiver.",
+        "period_all_days": "reached, but every outage day is already waived whole by the day waiver ({clause}); "
+                           "nothing is waived twice, so the period waiver is 0.00 CNY.",
         "chart_daily": "Outage hours per day", "chart_cumulative": "Cumulative outage this month",
         "chart_repair": "Repair times", "chart_strikes": "Strikes over the contract period",
         "line_day_waiver": "continuous ≥ {h} h waives the day ({clause})",
@@ -208,6 +213,33 @@ def clause_of(meta, rules: tuple[str, ...]) -> str:
         if rule in present and meta.clause(rule) not in labels:
             labels.append(meta.clause(rule))
     return ", ".join(labels)
+
+
+def period_reached(totals: dict, meta) -> bool:
+    """R5 (6.3): whether the month's cumulative outage reached the threshold, on exact seconds.
+
+    Not inferred from the period waiver: it is 0.00 when every outage day is already waived whole
+    by R4. The report carries the hours rounded; the exact seconds come with the meta, and are used
+    when they agree with the report's figure (a frozen month whose facts changed since keeps what
+    was signed, compared as written).
+    """
+    threshold = Decimal(meta.period_waiver_hours)
+    seconds = meta.outage_seconds
+    if seconds is not None and hours(Decimal(str(seconds))) == Decimal(totals["outage_hours"]):
+        return Decimal(str(seconds)) >= threshold * 3600
+    return Decimal(totals["period_waiver_total"]) > 0 or Decimal(totals["outage_hours"]) >= threshold
+
+
+def period_sentence(totals: dict, meta, w: dict) -> str:
+    """The R5 clause in words: the month's outage against its threshold, and what it waived."""
+    if not period_reached(totals, meta):
+        result = w["period_no"]
+    elif Decimal(totals["period_waiver_total"]) > 0:
+        result = w["period_yes"].format(amount=money(totals["period_waiver_total"]))
+    else:
+        result = w["period_all_days"].format(clause=meta.clause("R4") if meta.day_waiver_hours is not None else "")
+    return w["period_text"].format(h=totals["outage_hours"], t=number(meta.period_waiver_hours),
+                                   clause=meta.clause("R5"), result=result)
 
 
 def number(value: Decimal | int | None) -> str:

@@ -51,6 +51,9 @@ class ReportMeta:
     daily_outage_hours: Sequence[tuple[date, Decimal]] = ()
     cumulative_outage: Sequence[tuple[datetime, Decimal]] = ()
     strikes_timeline: Sequence[tuple[datetime, int, bool]] = ()
+    # R5's cumulative outage of the month in exact seconds (the report carries it rounded to 0.01 h;
+    # thresholds compare exact seconds, spec §1). None where the caller did not compute it.
+    outage_seconds: float | None = None
     clause_labels: Mapping[str, str] = field(default_factory=dict)
     # Corrections to frozen earlier months, stated in this report (services.report_adjustments).
     adjustments: Sequence[Mapping[str, str]] = ()

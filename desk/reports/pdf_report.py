@@ -17,7 +17,9 @@ from fpdf.enums import TextMode, XPos, YPos
 
 from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
-from desk.reports.labels import CAUSES, KINDS, TOTALS, clause_of, local_text, money, number, rules_of, words
+from desk.reports.labels import (
+    CAUSES, KINDS, TOTALS, clause_of, local_text, money, number, period_sentence, rules_of, words,
+)
 from desk.reports.meta import ReportMeta
 
 FAMILY = "WenQuanYi Micro Hei"  # the name the SVG charts ask for, too
@@ -229,11 +231,7 @@ def _totals(pdf: _Document) -> None:
     pdf.ln(2)
     # the clauses in words: cumulative outage vs 72 h (6.3), strikes vs three (六.(六))
     if meta.period_waiver_hours is not None:
-        reached = totals["period_waiver_total"] != "0.00"
-        result = (w["period_yes"].format(amount=money(totals["period_waiver_total"])) if reached
-                  else w["period_no"])
-        pdf.paragraph(w["period_text"].format(h=totals["outage_hours"], t=number(meta.period_waiver_hours),
-                                              clause=meta.clause("R5"), result=result))
+        pdf.paragraph(period_sentence(totals, meta, w))
     if meta.strike_threshold is not None:
         args = dict(n=totals["strikes_to_date"], t=meta.strike_threshold, clause=meta.clause("R3"))
         if totals["termination_right"]:

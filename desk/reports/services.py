@@ -18,9 +18,10 @@ from desk.reports.meta import Payment as MetaPayment
 from desk.reports.meta import ReportMeta
 from desk.reports.pdf_report import render_pdf
 from desk.reports.xlsx_report import render_xlsx
-from desk.sla.report import build_report
+from desk.sla.report import build_report, counted_incidents
 from desk.sla.series import outage_series, strikes_timeline
 from desk.sla.timeutil import local_month, month_bounds
+from desk.sla.waivers import month_outage_seconds, qualifying_outages
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -202,6 +203,9 @@ def report_meta(contract: Contract, report: dict, lang: str = "zh") -> ReportMet
         payments_to_date=[MetaPayment(p[0], p[1], p[2]) for p in payments], lang=lang,
         daily_outage_hours=daily, cumulative_outage=curve,
         strikes_timeline=strikes_timeline(terms, incidents, as_of),
+        # R5 compares exact seconds (spec §1); the report carries them rounded to 0.01 h.
+        outage_seconds=month_outage_seconds(
+            qualifying_outages(terms, counted_incidents(terms, incidents, as_of), as_of), year, mon, terms),
         adjustments=_stated_adjustments(contract, report),
     )
 

@@ -101,3 +101,23 @@ def test_page_one_as_png(xjgat_july, qmga_june, tmp_path):
 def test_same_report_same_bytes(qmga_june):
     """A frozen month re-rendered is byte for byte the document that was signed."""
     assert render_pdf(*qmga_june) == render_pdf(*qmga_june)
+
+
+def test_period_threshold_is_judged_on_exact_seconds_not_on_the_waiver(qmga_june):
+    """6.3: 72 h reached although the period waiver is 0.00 (every outage day waived whole by R4); a
+    month 1 s short of 72 h, which the report rounds to 72.00, has not reached it."""
+    from desk.reports.labels import period_sentence
+
+    report, meta = qmga_june
+    reached = dict(report["totals"], outage_hours="72.00", period_waiver_total="0.00")
+    for lang, yes, no in (("zh", "已达到，但中断所在各日已按当日服务费减免全免", "未达到"),
+                          ("en", "reached, but every outage day is already waived whole", "not reached")):
+        w = words(lang)
+        text = period_sentence(reached, replace(meta, outage_seconds=72 * 3600.0), w)
+        assert yes in text and no not in text, text
+        assert no in period_sentence(reached, replace(meta, outage_seconds=72 * 3600.0 - 1), w)
+    waived = dict(reached, outage_hours="94.94", period_waiver_total="120.50")
+    assert "期间服务费减免 120.50 元" in period_sentence(waived, replace(meta, outage_seconds=94.94 * 3600), words("zh"))
+    # without the exact figure (or when it no longer agrees with a frozen month's), the written hours
+    assert "已达到" in period_sentence(dict(reached, outage_hours="94.94"), meta, words("zh"))
+    assert "未达到" in period_sentence(report["totals"], meta, words("zh"))

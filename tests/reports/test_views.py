@@ -132,3 +132,19 @@ def test_imported_text_downloads_as_text(signed_in):
         written = typed_id if typed_id == "#N/A" else "'" + typed_id
         assert by_id[written][12] == "1.50", typed_id  # repair_hours, as in the JSON
     assert ["2025-06-15 10:00:00", "2025-06-15T02:00:00Z", "16350.00", "'=1+2"] in rows
+
+
+def test_pdf_says_72_hours_reached_when_every_day_is_waived_whole(signed_in, tmp_path):
+    """6.3: three whole days of outage are exactly 72 h (inclusive): the period threshold is reached, and
+    the period waiver is 0.00 because R4 already waived each of those days."""
+    from .test_pdf_report import pdf_text
+
+    import_incidents("QMGA-JWT-2025", b"external_id,reported_at,restored_at,kind,cause\n"
+                     b"WHOLE,2025-07-20T00:00,2025-07-23T00:00,interruption,carrier\n", Actor.system("test"))
+    client = signed_in("qm-manager")
+    july, as_of = "/contracts/QMGA-JWT-2025/reports/2025-07", "?as_of=2025-08-01T00:10"
+    totals = json.loads(client.get(july + "/json" + as_of).data)["totals"]
+    assert (totals["outage_hours"], totals["period_waiver_total"], len(totals["day_waivers"])) == ("72.00", "0.00", 3)
+    text = "".join(pdf_text(client.get(july + "/pdf" + as_of).data, tmp_path))
+    assert "已达到，但中断所在各日已按当日服务费减免全免" in text
+    assert "未达到" not in text
