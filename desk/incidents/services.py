@@ -770,6 +770,11 @@ def record_termination_decision(actor: Actor, contract: Contract, decision: str,
     from desk.reports.services import monthly_report
     from desk.timeparse import local
 
+    # Exercising the right ends the contract (六.(六)): final, never followed by another decision.
+    # "Not exercised" is not: the right persists while the strikes stand.
+    if db.session.execute(select(TerminationDecision.id).where(
+            TerminationDecision.contract_id == contract.id, TerminationDecision.decision == "exercised")).first():
+        _refuse("the termination right has been exercised: that decision is final, and no later decision is recorded")
     totals = monthly_report(contract.code, f"{local(now, contract.timezone):%Y-%m}", now)["totals"]
     if not totals["termination_right"]:
         _refuse("there is no termination right to decide on: the strike threshold has not been reached")

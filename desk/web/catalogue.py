@@ -147,7 +147,17 @@ ZH = {
     "Refund of fees paid": "退还已付服务费",
     "Penalty": "违约金",
     "strikes": "违约次数",
-    "Record the decision": "登记决定",
+    "Decision in force": "现行决定",
+    "The customer exercised the termination right.": "甲方已行使解约权。",
+    "The customer decided not to exercise the termination right; the right persists while the strikes stand.":
+        "甲方决定不行使解约权；违约次数不变期间，解约权仍然存在。",
+    "This decision is final: no later decision can be recorded.": "该决定为最终决定，不能再登记其他决定。",
+    "Earlier decisions, superseded": "此前的决定（已被取代）",
+    "No decision recorded yet.": "尚未登记决定。",
+    "Record: not exercised": "登记：不行使解约权",
+    "Record: exercised": "登记：行使解约权",
+    "I confirm that the customer exercises its termination right. This decision is final: it cannot be withdrawn or changed afterwards.":
+        "确认甲方行使解约权。该决定为最终决定，登记后不能撤回或更改。",
     "Incidents of the month": "本月故障",
     "None.": "无。",
     "Repair hours": "修复用时（小时）",
@@ -211,6 +221,12 @@ ZH = {
     "the payment was not recorded": "付款未登记",
     "the maintenance notice was not recorded": "维护通知未登记",
     "the decision was not recorded": "决定未登记",
+    "tick the confirmation to exercise the termination right: that decision is final and cannot be changed afterwards":
+        "行使解约权须勾选确认：该决定为最终决定，登记后不能更改",
+    "the termination right has been exercised: that decision is final, and no later decision is recorded":
+        "甲方已行使解约权：该决定为最终决定，不再登记其他决定",
+    "there is no termination right to decide on: the strike threshold has not been reached":
+        "尚无解约权可决定：违约次数未达约定上限",
     "the user was not created": "用户未创建",
     "the token was not created": "令牌未创建",
     "the contract was not loaded": "合同未载入",

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from desk.auth.permissions import check_contract
 from desk.contracts.services import get_contract
-from desk.errors import DeskError, NotFound
+from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.incidents import services
 from desk.incidents.queries import dashboard, visible_contracts
@@ -14,6 +14,8 @@ from desk.web import forms
 from desk.web.helpers import actor, allowed, check_form, instant, money, page, refusal_page, user
 
 bp = Blueprint("dashboard", __name__)
+CONFIRM_EXERCISE = ("tick the confirmation to exercise the termination right: "
+                    "that decision is final and cannot be changed afterwards")
 
 
 bp.register_error_handler(DeskError, refusal_page)
@@ -94,5 +96,8 @@ def termination_decision(code: str):
     def run(contract):
         form = forms.TerminationForm()
         check_form(form, "the decision was not recorded")
+        # Exercising the right is final (六.(六)): the form asks for an explicit confirmation first.
+        if form.decision.data == "exercised" and request.form.get("confirm") != "yes":
+            raise ValidationFailed("the decision was not recorded", errors=[CONFIRM_EXERCISE])
         services.record_termination_decision(actor(), contract, form.decision.data, form.note.data or "")
     return _act(code, "termination_decision", run, "Decision recorded.")

@@ -201,3 +201,39 @@ def test_too_large_an_upload_is_refused_with_the_limit(app, world, signin):
 def test_a_role_refused_a_page_gets_the_desk_page(world, signin):
     response = signin("reporter").get("/queue")
     assert response.status_code == 403 and "操作被拒绝" in text(response)
+
+
+def test_termination_decision_stands_and_exercising_asks_for_confirmation(world, signin):
+    """六.(六): the latest decision stands and is shown as such; "exercised" needs the confirmation box
+    and is final, so a later "not exercised" is refused with the reason (409)."""
+    from desk.incidents import services
+
+    for _ in range(2):
+        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
+    client = signin("unit_manager")
+    url = "/contracts/XJGAT-POOL-2025"
+    body = text(client.get(url))
+    assert "尚未登记决定" in body
+    assert re.search(r'<input type="checkbox" name="confirm" value="yes" required>', body)
+    assert body.count('id="csrf_token"') <= 1  # the decision forms add no duplicate ids
+
+    assert client.post(url + "/termination", data={"decision": "not_exercised", "note": "先观察"}).status_code == 303
+    body = text(client.get(url))
+    standing = body[body.index('id="termination-standing"'):]
+    assert "甲方决定不行使解约权" in standing[:600] and "先观察" in standing[:600]
+
+    response = client.post(url + "/termination", data={"decision": "exercised", "note": "解约"})
+    assert response.status_code == 422 and "行使解约权须勾选确认" in text(response)
+    response = client.post(url + "/termination", data={"decision": "exercised", "note": "解约", "confirm": "yes"})
+    assert response.status_code == 303
+    body = text(client.get(url))
+    standing = body[body.index('id="termination-standing"'):body.index('id="termination-history"')]
+    assert "甲方已行使解约权" in standing and "最终决定" in standing
+    assert "先观察" in body[body.index('id="termination-history"'):]
+    assert 'id="decide-exercised"' not in body and 'id="decide-not-exercised"' not in body
+
+    response = client.post(url + "/termination", data={"decision": "not_exercised"})
+    assert response.status_code == 409 and "甲方已行使解约权：该决定为最终决定" in text(response)
+    client.post("/language", data={"locale": "en"})
+    body = text(client.get(url))
+    assert "The customer exercised the termination right." in body

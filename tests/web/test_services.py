@@ -220,3 +220,19 @@ def test_termination_decision_at_the_third_strike(world):
     row = services.record_termination_decision(world.actor("unit_manager"), contract, "not_exercised", "先观察")
     assert row.strikes_at_decision == 3 and row.decision == "not_exercised"
     assert "termination.decided" in db.session.execute(select(AuditEntry.action)).scalars().all()
+
+
+def test_exercised_is_final_not_exercised_is_not(world):
+    """六.(六): "not exercised" may be followed by "exercised" while the strikes stand; once exercised,
+    no later decision is recorded (409), neither way."""
+    for _ in range(2):
+        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
+    contract, manager = world.incident.contract, world.actor("unit_manager")
+    services.record_termination_decision(manager, contract, "not_exercised", "先观察")
+    services.record_termination_decision(manager, contract, "not_exercised", "再观察")
+    services.record_termination_decision(manager, contract, "exercised", "解约")
+    for decision in ("not_exercised", "exercised"):
+        exc = refused(InvalidTransition, services.record_termination_decision, manager, contract, decision)
+        assert exc.status == 409 and "final" in exc.message
+    assert [d.decision for d in services.termination_decisions(contract)] == [
+        "not_exercised", "not_exercised", "exercised"]
