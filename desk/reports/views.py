@@ -59,12 +59,29 @@ def show(code: str, month: str):
 def download(code: str, month: str, fmt: str):
     if fmt not in FORMATS:
         raise NotFound(f"no report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    lang = _download_language()
     contract, report = _report(code, month)
     if fmt == "json":
         body, content_type = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"), "application/json"
     else:
-        body, content_type = render_report(contract, report, fmt), CONTENT_TYPES[fmt]
-    name = f"sla-{contract.code}-{report['month']}{'' if report['final'] else '-draft'}.{fmt}"
-    return Response(body, content_type=content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "X-Report-Hash": report_hash(report)})
+        body, content_type = render_report(contract, report, fmt, lang), CONTENT_TYPES[fmt]
+    # The figures are the same in either language; the words are not: the name and headers say which.
+    suffix = "" if fmt == "json" or lang == "zh" else f"-{lang}"
+    name = f"sla-{contract.code}-{report['month']}{'' if report['final'] else '-draft'}{suffix}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Report-Hash": report_hash(report),
+               "Vary": "Cookie"}  # without ?lang the words follow the signed-in user's language
+    if fmt != "json":
+        headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
+    return Response(body, content_type=content_type, headers=headers)
+
+
+def _download_language() -> str:
+    """?lang=zh|en when given, else the language of the interface."""
+    from desk.web.i18n import LANGUAGES, language
+
+    chosen = request.args.get("lang")
+    if chosen is None:
+        return language()
+    if chosen not in LANGUAGES:
+        raise ValidationFailed(f"lang: one of {', '.join(LANGUAGES)}")
+    return chosen

@@ -148,3 +148,24 @@ def test_pdf_says_72_hours_reached_when_every_day_is_waived_whole(signed_in, tmp
     text = "".join(pdf_text(client.get(july + "/pdf" + as_of).data, tmp_path))
     assert "已达到，但中断所在各日已按当日服务费减免全免" in text
     assert "未达到" not in text
+
+
+def test_downloads_follow_the_interface_language_or_lang(signed_in, tmp_path):
+    """An English-UI user gets English files; ?lang= overrides the interface either way."""
+    from .test_pdf_report import pdf_text
+
+    client = signed_in("qm-manager")
+    zh_csv = client.get(URL + "/csv" + AS_OF).data.decode("utf-8-sig")
+    assert "当日服务费减免合计" in zh_csv
+    client.post("/language", data={"locale": "en"})
+    en_csv = client.get(URL + "/csv" + AS_OF)
+    assert "Day waivers" in en_csv.data.decode("utf-8-sig") and "当日服务费减免合计" not in en_csv.data.decode("utf-8-sig")
+    assert en_csv.headers["Content-Language"] == "en" and "-en.csv" in en_csv.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(client.get(URL + "/xlsx" + AS_OF).data))
+    assert "Incidents" in book.sheetnames and "事件" not in book.sheetnames
+    pdf = "".join(pdf_text(client.get(URL + "/pdf" + AS_OF).data, tmp_path))
+    assert "Monthly SLA report" in pdf and "月度SLA报告" not in pdf
+    forced = client.get(URL + "/csv" + AS_OF + "&lang=zh")
+    assert "当日服务费减免合计" in forced.data.decode("utf-8-sig") and forced.headers["Content-Language"] == "zh-CN"
+    assert en_csv.headers["X-Report-Hash"] == forced.headers["X-Report-Hash"]  # the same figures
+    assert client.get(URL + "/csv" + AS_OF + "&lang=fr").status_code == 422
