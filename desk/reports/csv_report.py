@@ -90,7 +90,7 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
         rows.writerow(incident_row(incident, tz))
     rows.writerow([])
 
-    rows.writerow(["## day_waivers", w["day_waivers"], meta.clause("R4")])
+    rows.writerow(["## day_waivers", w["day_waivers"], clause_of(meta, ("R4",))])  # '' if no R4
     rows.writerow(["date", "amount"])
     for waiver in totals["day_waivers"]:
         rows.writerow([waiver["date"], _figure(waiver["amount"])])

@@ -242,6 +242,20 @@ def period_sentence(totals: dict, meta, w: dict) -> str:
                                    clause=meta.clause("R5"), result=result)
 
 
+RULES_BEHIND = {key: rules for key, rules, _ in TOTALS}
+
+
+def clause_text(meta, key: str, w: dict) -> str:
+    """The clause cell of a total (TOTALS key), from the contract's own clauses, as every report
+    writes it: "not in contract" where the contract has none of the rules behind the figure.
+    outage_hours is given for every contract (spec §5), so it is left blank instead."""
+    rules = RULES_BEHIND[key]
+    text = clause_of(meta, rules)
+    if not text and rules and key != "outage_hours":
+        return w["no_clause"]
+    return text
+
+
 def number(value: Decimal | int | None) -> str:
     """A threshold as written in the contract: 3, 72, 4 (no trailing zeros)."""
     if value is None:

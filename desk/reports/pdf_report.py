@@ -18,7 +18,7 @@ from fpdf.enums import TextMode, XPos, YPos
 from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
-    CAUSES, KINDS, TOTALS, clause_of, local_text, money, number, period_sentence, rules_of, words,
+    CAUSES, KINDS, TOTALS, clause_of, clause_text, local_text, money, number, period_sentence, rules_of, words,
 )
 from desk.reports.meta import ReportMeta
 
@@ -221,12 +221,10 @@ def _totals(pdf: _Document) -> None:
     pdf.head(widths, [w["item"], w["value"], "  " + w["clause"]], aligns)
     present = rules_of(meta)
     for key, rules, kind in TOTALS:
-        clause = clause_of(meta, rules)
         applies = not rules or any(rule in present for rule in rules) or key == "outage_hours"
         pdf.set_text_color(*(INK if applies else MUTED))
-        if not clause and rules and key != "outage_hours":  # outage_hours is given for every contract
-            clause = w["no_clause"]
-        pdf.row(widths, [w[key], _figure(kind, totals[key], w), "  " + clause], aligns, size=8.5)
+        pdf.row(widths, [w[key], _figure(kind, totals[key], w), "  " + clause_text(meta, key, w)], aligns,
+                size=8.5)
     pdf.set_text_color(*INK)
     pdf.ln(2)
     # the clauses in words: cumulative outage vs 72 h (6.3), strikes vs three (六.(六))
@@ -306,9 +304,8 @@ def _waivers(pdf: _Document) -> None:
     for waiver in totals["day_waivers"]:
         pdf.row(widths, [waiver["date"], f'{money(waiver["amount"])} {w["yuan"]}', "  " + clause], aligns)
     pdf.table_header = None
-    for key, rules in (("day_waiver_total", ("R4",)), ("period_waiver_total", ("R5",)),
-                       ("waiver_total", ("R4", "R5"))):
-        pdf.row(widths, [w[key], f'{money(totals[key])} {w["yuan"]}', "  " + clause_of(meta, rules)], aligns)
+    for key in ("day_waiver_total", "period_waiver_total", "waiver_total"):
+        pdf.row(widths, [w[key], f'{money(totals[key])} {w["yuan"]}', "  " + clause_text(meta, key, w)], aligns)
 
 
 def _payments(pdf: _Document) -> None:

@@ -49,7 +49,8 @@ def show(code: str, month: str):
     meta = report_meta(contract, report, lang)
     return page("report.html", contract=contract, report=report, charts=all_charts(report, meta),
                 w=labels.words(lang), kinds=labels.KINDS[lang], causes=labels.CAUSES[lang],
-                local=lambda v: labels.local_text(v, contract.timezone), clause=meta.clause,
+                local=lambda v: labels.local_text(v, contract.timezone),
+                clause=lambda key: labels.clause_text(meta, key, labels.words(lang)), has_waivers=meta.has_waivers,
                 payments=meta.payments(), adjustments=meta.adjustments, digest=report_hash(report), formats=FORMATS,
                 query=request.query_string.decode("ascii", "replace"))
 

@@ -169,3 +169,15 @@ def test_downloads_follow_the_interface_language_or_lang(signed_in, tmp_path):
     assert "当日服务费减免合计" in forced.data.decode("utf-8-sig") and forced.headers["Content-Language"] == "zh-CN"
     assert en_csv.headers["X-Report-Hash"] == forced.headers["X-Report-Hash"]  # the same figures
     assert client.get(URL + "/csv" + AS_OF + "&lang=fr").status_code == 422
+
+
+def test_page_cites_only_the_contracts_own_clauses(signed_in):
+    """QMGA has no 四.(三) or 六.(六), XJGAT no 6.3: the page says so, as the PDF does."""
+    qmga = signed_in("qm-manager").get(URL + AS_OF).get_data(as_text=True)
+    assert "四.(三)" not in qmga and "六.(六)" not in qmga
+    assert "6.3" in qmga and "合同无此条款" in qmga
+    xjgat = signed_in("xj-manager").get("/contracts/XJGAT-POOL-2025/reports/2025-07?as_of=2025-08-01T00:10")
+    body = xjgat.get_data(as_text=True)
+    assert xjgat.status_code == 200
+    assert "6.3" not in body and "四.(三)" in body and "六.(六)" in body and "合同无此条款" in body
+    assert 'id="day-waivers"' not in body
