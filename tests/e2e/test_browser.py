@@ -162,3 +162,29 @@ def test_fault_to_confirmed_cause_moves_the_dashboard(server, browser):
     assert figure(manager, "penalties") == "¥6,394.00" and totals["penalties"] == "6394.00"  # 六.(六) 1 %
     assert figure(manager, "repair_deadline") == "1 / 0"
     assert figure(manager, "strikes_to_date") == "1 / 3"
+
+
+def test_no_page_scrolls_sideways_on_a_phone(server, browser):
+    """390×844: wide tables scroll inside their own box, charts scale to the width, the filters' month
+    input fits; the page itself never scrolls sideways."""
+    from desk.incidents.imports import import_incidents, import_payments
+
+    fixtures = ROOT / "tests" / "fixtures"
+    import_incidents(CONTRACT, (fixtures / "xjgat-2025.csv").read_bytes(), Actor.system("test"))
+    import_payments(CONTRACT, (fixtures / "xjgat-payments.csv").read_bytes(), Actor.system("test"))
+    pages = {"zhao.manager": [f"/contracts/{CONTRACT}/reports/2025-07?as_of=2025-08-02T00:00", "/incidents",
+                              f"/contracts/{CONTRACT}?month=2025-07"],
+             "chen.engineer": ["/queue", "/incidents"]}
+    for username, paths in pages.items():
+        page = sign_in(browser, server, username)
+        page.set_viewport_size({"width": 390, "height": 844})
+        for path in paths:
+            page.goto(server + path)
+            page.wait_for_load_state()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                shot(page, "too-wide.png")
+                wide = page.evaluate("[...document.querySelectorAll('body *')].filter(e => "
+                                     "e.getBoundingClientRect().right > 390).slice(0, 5).map(e => e.outerHTML.slice(0, 80))")
+                pytest.fail(f"{path}: {width} px wide: {wide}")
+        page.context.close()
