@@ -35,7 +35,7 @@ def test_page_shows_the_report_figures(signed_in):
     response = signed_in("qm-manager").get(URL + AS_OF)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    for figure in ("1689.50", "13.48", "545.00", "54.50", "6.3", "<svg"):
+    for figure in ("¥1,689.50", "13.48", "¥545.00", "¥54.50", "6.3", "<svg"):
         assert figure in html
 
 
