@@ -4,7 +4,6 @@ tests/web/test_i18n.py fails when a message has no entry here."""
 ZH = {
     # layout and navigation
     "Fault desk": "故障受理台",
-    "Police private network SLA desk": "警务专网服务等级受理台",
     "SLA desk": "专网故障受理台",
     "Report a fault": "报障",
     "Queue": "待办队列",

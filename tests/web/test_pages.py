@@ -237,3 +237,25 @@ def test_termination_decision_stands_and_exercising_asks_for_confirmation(world,
     client.post("/language", data={"locale": "en"})
     body = text(client.get(url))
     assert "The customer exercised the termination right." in body
+
+
+def test_one_money_format_one_name_no_empty_fields_no_duplicate_ids(app, world, signin):
+    """Money as ¥1,234.56 on every page, one name for the desk in title and header, an empty location
+    left out of the timeline, and forms that repeat no id (the CSRF field) on a page."""
+    from desk.incidents import services
+
+    for _ in range(2):
+        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
+    client = signin("unit_manager")
+    month = f"{local(utcnow(), 'Asia/Shanghai'):%Y-%m}"
+    report = text(client.get(f"/contracts/XJGAT-POOL-2025/reports/{month}"))
+    assert "¥19,182.00" in report and "19182.00" not in report  # three strikes × 1 % of 639,400.00
+    assert "<title>" in report and "专网故障受理台</title>" in report and "警务专网服务等级受理台" not in report
+    incident = text(client.get(f"/incidents/{world.incident.id}"))
+    assert not re.search(r"地点: *;", incident) and not re.search(r"地点: *</small>", incident)
+    app.config["WTF_CSRF_ENABLED"] = True  # the forms render their CSRF field only when it is on
+    for path in ("/contracts/XJGAT-POOL-2025", f"/incidents/{world.incident.id}"):
+        body = text(client.get(path))
+        ids = re.findall(r'\bid="([^"]+)"', body)
+        assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))
+        assert body.count('name="csrf_token"') >= 2
