@@ -12,6 +12,11 @@ class DeskError(Exception):
         self.errors = errors or [message]
 
 
+class Malformed(DeskError):
+    """A body the desk cannot read at all: not UTF-8, not JSON, or nested too deeply."""
+    status = 400
+
+
 class NotFound(DeskError):
     status = 404
 

@@ -15,6 +15,7 @@ from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, Forbidden, NotFound, ValidationFailed
 from desk.extensions import csrf
 from desk.incidents.services import file_ticket, get_ticket, repair_deadline
+from desk.jsonbody import json_body
 from desk.models import Unit, utcnow
 from desk.reports.services import monthly_report
 from desk.timeparse import parse_instant
@@ -137,7 +138,7 @@ def ticket_json(ticket) -> dict:
 def create_ticket():
     if not request.is_json:
         return error(415, "send the fault report as JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
     unknown = sorted(set(body) - TICKET_FIELDS)

@@ -1,6 +1,8 @@
 """The web desk: server-rendered pages for police units and carrier engineers, one blueprint a surface."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import refresh
 from sqlalchemy.exc import OperationalError
@@ -9,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, ValidationFailed
 from desk.extensions import db, login_manager
+from desk.jsonbody import json_body
 from desk.web.helpers import refusal_page
 
 # No inline script or style anywhere, so the policy can forbid them (the countdown is static/desk.js).
@@ -77,16 +80,18 @@ def database_unavailable(exc: OperationalError | PoolTimeout):
 
 # What a field may not hold. U+FFFD is what the form parser puts where bytes were not UTF-8: the text
 # that was meant is lost, so it is refused rather than stored garbled. (JSON that is not UTF-8 never
-# parses, so there a U+FFFD is one the client meant.)
-NUL = {"\x00": "contains a NUL character"}
-GARBLED = {**NUL, "\ufffd": "is not UTF-8 text"}
+# parses, so there a U+FFFD is one the client meant.) A lone surrogate comes only from a JSON escape
+# (\ud800); no UTF-8, so no database, can hold one.
+UNSTORABLE = {re.compile("\x00"): "contains a NUL character",
+              re.compile("[\ud800-\udfff]"): "is not valid Unicode (a lone surrogate)"}
+GARBLED = {**UNSTORABLE, re.compile("\ufffd"): "is not UTF-8 text"}
 
 
 def _unreadable(value, name: str, refused: dict):
     """(field, problem) for every string in a form value or JSON document that the desk cannot keep."""
     if isinstance(value, str):
-        for char, problem in refused.items():
-            if char in value:
+        for pattern, problem in refused.items():
+            if pattern.search(value):
                 yield f"{name}: {problem}"
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -99,13 +104,14 @@ def _unreadable(value, name: str, refused: dict):
 
 def refuse_unreadable_text():
     """No person types a NUL and PostgreSQL cannot store one; form bytes that are not UTF-8 arrive
-    garbled. Any field, file name or JSON string with either is refused before a view reads it."""
+    garbled; a lone surrogate cannot be written as UTF-8. Any field, file name or JSON string with one
+    is refused before a view reads it, and so is JSON nested too deeply to walk."""
     problems = [p for key, value in request.args.items(multi=True) for p in _unreadable(value, key, GARBLED)]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         problems += [p for key, value in request.form.items(multi=True) for p in _unreadable(value, key, GARBLED)]
         problems += [p for key, upload in request.files.items(multi=True)
                      for p in _unreadable(upload.filename or "", f"{key} (file name)", GARBLED)]
     elif request.is_json:
-        problems += list(_unreadable(request.get_json(silent=True), "", NUL))
+        problems += list(_unreadable(json_body(), "", UNSTORABLE))
     if problems:
         raise ValidationFailed("the request holds text the desk cannot keep", errors=list(dict.fromkeys(problems)))

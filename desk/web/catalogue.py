@@ -267,6 +267,8 @@ ZH = {
     "the request holds text the desk cannot keep": "提交的内容含有无法保存的文字",
     "contains a NUL character": "含有空字符（NUL）",
     "is not UTF-8 text": "不是 UTF-8 编码的文字",
+    "is not valid Unicode (a lone surrogate)": "不是有效的 Unicode 文字（孤立的代理码位）",
+    "JSON nested too deeply": "JSON 嵌套层数过多",
 }
 
 # Codes shown as words: (English, Chinese).

@@ -181,3 +181,51 @@ def test_token_stored_hashed(contracts, token):
 
     row = db.session.execute(select(ApiToken)).scalar_one()
     assert token not in (row.token_hash, row.prefix) and len(row.token_hash) == 64
+
+
+def _tickets() -> int:
+    from sqlalchemy import func, select
+
+    from desk.extensions import db
+    from desk.models import Ticket
+
+    return db.session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+
+
+@pytest.mark.parametrize("body, fragment", [
+    # JSON's \ud800 escape decodes to a lone surrogate, which UTF-8 (so the INSERT) cannot encode: once a 500.
+    (b'{"unit": "XJGAT", "kind": "interruption", "description": "\\ud800"}',
+     "description: is not valid Unicode (a lone surrogate)"),
+    (b'{"unit": "XJGAT", "kind": "interruption", "location": "a\\udfffb"}',
+     "location: is not valid Unicode (a lone surrogate)"),
+    (b'{"unit": "XJGAT", "kind": "interruption", "\\ud800": "x"}', "key: is not valid Unicode (a lone surrogate)"),
+])
+def test_lone_surrogate_is_refused_naming_the_field(client, token, body, fragment):
+    response = client.post("/api/v1/tickets", data=body, headers=auth(token), content_type="application/json")
+    assert response.status_code == 422 and response.is_json
+    assert fragment in response.json["errors"], response.json
+    assert _tickets() == 0
+
+
+def test_surrogate_pair_is_one_character_and_kept(client, token):
+    response = client.post("/api/v1/tickets", data=b'{"unit": "XJGAT", "kind": "interruption", '
+                                                    b'"description": "\\ud83d\\ude93"}',
+                           headers=auth(token), content_type="application/json")
+    assert response.status_code == 201 and response.json["description"] == "🚓"
+
+
+@pytest.mark.parametrize("depth", [100_000, 500, 33])
+def test_json_nested_too_deeply_is_400(client, token, depth):
+    # 100,000 levels once hit the recursion limit inside the before_request check (a 500); 500 levels
+    # parse, but no desk document is deeper than 32.
+    body = b"[" * depth + b"]" * depth
+    response = client.post("/api/v1/tickets", data=body, headers=auth(token), content_type="application/json")
+    assert response.status_code == 400 and response.is_json
+    assert response.json["error"] == "JSON nested too deeply", response.json
+    assert _tickets() == 0
+
+
+def test_json_nested_within_the_limit_reaches_the_view(client, token):
+    response = client.post("/api/v1/tickets", data=b"[" * 32 + b"]" * 32, headers=auth(token),
+                           content_type="application/json")
+    assert response.status_code == 422 and response.json["error"] == "the body must be a JSON object"

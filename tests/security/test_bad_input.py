@@ -188,6 +188,25 @@ def test_non_utf8_and_wrong_content_types_are_refused_clearly(app, world, signin
     assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == before
 
 
+def test_lone_surrogates_and_deep_json_never_reach_a_web_view(app, world, signin):  # noqa: F811
+    reporter = signin("reporter")
+    before = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    # A surrogate's UTF-8 form (ED A0 80) is not UTF-8: the multipart parser garbles it and it is refused.
+    multipart = (b'--XX\r\nContent-Disposition: form-data; name="unit"\r\n\r\n%d\r\n'
+                 b'--XX\r\nContent-Disposition: form-data; name="kind"\r\n\r\ninterruption\r\n'
+                 b'--XX\r\nContent-Disposition: form-data; name="description"\r\n\r\n\xed\xa0\x80\r\n--XX--\r\n'
+                 % world.incident.unit_id)
+    response = reporter.post("/tickets/new", data=multipart, content_type="multipart/form-data; boundary=XX")
+    assert response.status_code == 422 and "description：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
+    # JSON sent to a page is checked before any view too: a surrogate escape or deep nesting is named.
+    response = reporter.post("/tickets/new", data=b'{"description": "\\ud800"}', content_type="application/json")
+    assert response.status_code == 422 and "description：不是有效的 Unicode 文字" in response.get_data(as_text=True)
+    response = reporter.post("/tickets/new", data=b"[" * 100_000 + b"]" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and "JSON 嵌套层数过多" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == before
+
+
 def test_oversize_form_and_api_bodies_are_refused_with_the_limit(app, world, signin):  # noqa: F811
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     big = "长" * (600 * 1024)  # 1.8 MB of UTF-8
