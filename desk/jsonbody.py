@@ -14,15 +14,24 @@ _CACHE = "desk.json_body"
 
 
 def parse_json(data: bytes):
-    """The document in data, or None where data is not JSON; Malformed if it is nested too deeply."""
+    """The document in data; Malformed naming the fault where it is not UTF-8, not JSON, or too deep."""
+    # JSON between systems is UTF-8 (RFC 8259 §8.1); json.loads would also guess UTF-16 and UTF-32.
+    encoding = json.detect_encoding(data)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise Malformed("the body is not UTF-8", errors=[f"the body is not UTF-8 (it looks like {encoding})"])
     try:
-        document = json.loads(data)
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Malformed("the body is not UTF-8", errors=[f"the body is not UTF-8 (byte {exc.start})"])
+    too_deep = Malformed("JSON nested too deeply", errors=[f"the body is nested more than {MAX_DEPTH} levels deep"])
+    try:
+        document = json.loads(text)
     except RecursionError:
-        raise Malformed("JSON nested too deeply", errors=[f"the body is JSON nested more than {MAX_DEPTH} levels deep"])
-    except ValueError:
-        return None
+        raise too_deep
+    except ValueError as exc:
+        raise Malformed("the body is not valid JSON", errors=[f"the body is not valid JSON: {exc}"])
     if _deeper_than(document, MAX_DEPTH):
-        raise Malformed("JSON nested too deeply", errors=[f"the body is JSON nested more than {MAX_DEPTH} levels deep"])
+        raise too_deep
     return document
 
 

@@ -105,7 +105,7 @@ def _unreadable(value, name: str, refused: dict):
 def refuse_unreadable_text():
     """No person types a NUL and PostgreSQL cannot store one; form bytes that are not UTF-8 arrive
     garbled; a lone surrogate cannot be written as UTF-8. Any field, file name or JSON string with one
-    is refused before a view reads it, and so is JSON nested too deeply to walk."""
+    is refused before a view reads it, and so is a JSON body that is not UTF-8, not JSON or too deep."""
     problems = [p for key, value in request.args.items(multi=True) for p in _unreadable(value, key, GARBLED)]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         problems += [p for key, value in request.form.items(multi=True) for p in _unreadable(value, key, GARBLED)]

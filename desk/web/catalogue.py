@@ -269,6 +269,8 @@ ZH = {
     "is not UTF-8 text": "不是 UTF-8 编码的文字",
     "is not valid Unicode (a lone surrogate)": "不是有效的 Unicode 文字（孤立的代理码位）",
     "JSON nested too deeply": "JSON 嵌套层数过多",
+    "the body is not valid JSON": "请求内容不是有效的 JSON",
+    "the body is not UTF-8": "请求内容不是 UTF-8 编码",
 }
 
 # Codes shown as words: (English, Chinese).

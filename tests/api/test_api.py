@@ -229,3 +229,32 @@ def test_json_nested_within_the_limit_reaches_the_view(client, token):
     response = client.post("/api/v1/tickets", data=b"[" * 32 + b"]" * 32, headers=auth(token),
                            content_type="application/json")
     assert response.status_code == 422 and response.json["error"] == "the body must be a JSON object"
+
+
+@pytest.mark.parametrize("body, error, detail", [
+    # Both once answered "the body must be a JSON object", which sent the client looking in the wrong place.
+    (b'{"unit": "XJGAT", "kind": ', "the body is not valid JSON", "line 1 column 27"),
+    (b"{'unit': 'XJGAT'}", "the body is not valid JSON", "double quotes"),
+    (b"", "the body is not valid JSON", "Expecting value"),
+    (b'{"unit": "XJGAT", "kind": "\xff"}', "the body is not UTF-8", "byte 27"),
+    (b'{"unit": "\xd6\xd0\xce\xc4", "kind": "interruption"}', "the body is not UTF-8", "byte 10"),  # GBK
+    ('{"unit": "XJGAT", "kind": "interruption"}'.encode("utf-16"), "the body is not UTF-8", "utf-16"),
+])
+def test_invalid_or_non_utf8_json_is_400_saying_which(client, token, body, error, detail):
+    response = client.post("/api/v1/tickets", data=body, headers=auth(token), content_type="application/json")
+    assert response.status_code == 400 and response.is_json
+    assert response.json["error"] == error and detail in response.json["errors"][0], response.json
+    assert _tickets() == 0
+
+
+def test_valid_json_that_is_not_an_object_is_still_422(client, token):
+    for body in (b"[1, 2]", b'"XJGAT"', b"null", b"3"):
+        response = client.post("/api/v1/tickets", data=body, headers=auth(token), content_type="application/json")
+        assert response.status_code == 422 and response.json["error"] == "the body must be a JSON object", body
+    assert _tickets() == 0
+
+
+def test_utf8_json_with_a_byte_order_mark_is_read(client, token):
+    body = '\ufeff{"unit": "XJGAT", "kind": "interruption", "description": "基站断电"}'.encode()
+    response = client.post("/api/v1/tickets", data=body, headers=auth(token), content_type="application/json")
+    assert response.status_code == 201 and response.json["description"] == "基站断电"
