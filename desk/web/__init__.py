@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
+from urllib.parse import parse_qsl
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, Request, current_app, g, render_template, request
 from flask_babel import refresh
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.formparser import FormDataParser
 
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, ValidationFailed
@@ -19,6 +22,26 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+class _FormParser(FormDataParser):
+    """Urlencoded bodies decoded as multipart ones are: bytes that are not UTF-8 become U+FFFD, which
+    refuse_unreadable_text refuses naming the field. Werkzeug keeps such escapes as they came ("%D6%D0"),
+    indistinguishable from typed text, and drops the whole form for a raw byte that is not UTF-8."""
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        items = parse_qsl(stream.read().decode(errors="replace"), keep_blank_values=True, errors="replace")
+        return stream, self.cls(items), self.cls()
+
+
+class DeskRequest(Request):
+    form_data_parser_class = _FormParser
+
+    @cached_property
+    def args(self):
+        # The query string likewise (Werkzeug keeps undecodable escapes there too).
+        return self.parameter_storage_class(parse_qsl(self.query_string.decode(errors="replace"),
+                                                      keep_blank_values=True, errors="replace"))
+
+
 def init_web(app: Flask) -> None:
     from sqlalchemy.orm import joinedload
 
@@ -27,6 +50,7 @@ def init_web(app: Flask) -> None:
     from desk.web.i18n import init_i18n
     from desk.web.helpers import init_templates
 
+    app.request_class = DeskRequest
     init_i18n(app)
     init_templates(app)
     login_manager.login_view = "auth.login"
