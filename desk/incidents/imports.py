@@ -9,7 +9,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from desk.errors import ValidationFailed
 from desk.incidents.services import after_incident_change, before_service, incident_snapshot, maintenance_notice_for
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
 from desk.models.types import MAX_MONEY
+from desk.moneyparse import parse_amount
 from desk.sla.incidents import CAUSES, KINDS
 from desk.timeparse import parse_instant
 
@@ -248,17 +249,16 @@ def parse_payment_rows(data: bytes, contract: Contract) -> list[tuple[int, datet
         except ValueError as exc:
             problems.append(f"paid_at: {exc}")
         amount = None
-        text = row.get("amount", "").replace(",", "")
         try:
-            amount = Decimal(text)
-            if not amount.is_finite() or amount <= 0:
+            amount = parse_amount(row.get("amount"))
+            if amount <= 0:
                 problems.append(f"amount: {row.get('amount')!r} must be a positive amount")
             elif amount > MAX_MONEY:
                 problems.append(f"amount: {row.get('amount')!r} is more than {MAX_MONEY:,}")
             elif amount != amount.quantize(Decimal("0.01")):
                 problems.append(f"amount: {row.get('amount')!r} has more than two decimals")
-        except InvalidOperation:
-            problems.append(f"amount: {row.get('amount')!r} is not a number")
+        except ValueError as exc:
+            problems.append(f"amount: {row.get('amount')!r} {exc}")
         if paid_at and amount is not None and not problems:
             key = (paid_at, amount)
             if key in seen:

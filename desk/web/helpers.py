@@ -6,7 +6,7 @@ zone, a money string); nothing here computes a deadline or an amount.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from desk.audit.services import Actor
 from desk.auth.permissions import may, require
 from desk.errors import ValidationFailed
+from desk.moneyparse import parse_amount
 from desk.timeparse import parse_instant
 
 
@@ -65,11 +66,11 @@ def instant(text: str | None, name: str, zone: str | None = None) -> datetime | 
 
 
 def money(text: str | None, name: str) -> Decimal:
+    """An amount typed in a form (16,350.00 or 16350.00), refused naming the field where it is not one."""
     try:
-        value = Decimal((text or "").strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationFailed(f"{name}: {text!r} is not an amount in yuan, e.g. 16350.00")
-    return value
+        return parse_amount(text)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name}: {exc}")
 
 
 def _localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -1,4 +1,5 @@
 """Importing the paper log: atomic, every bad line named, re-import updates by external_id."""
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,23 @@ def test_payments_import_and_reimport(contracts, runner):
         import_payments("XJGAT-POOL-2025", bad, ACTOR)
     assert [e.split(":")[0] for e in exc.value.errors] == ["line 2", "line 3", "line 4"]
     assert count(Payment) == 2
+
+
+def test_payment_amounts_take_commas_only_as_thousands_separators(contracts, runner, tmp_path):
+    # The commas were dropped: 1,0,0 was imported as 100.00 and 100,50 as 10050.00.
+    bad = tmp_path / "payments.csv"
+    bad.write_text('paid_at,amount\n2025-04-15T10:00,"1,0,0"\n2025-04-16T10:00,"100,50"\n'
+                   '2025-04-17T10:00,"1,234,567.89"\n', encoding="utf-8")
+    result = runner.invoke(args=["import-payments", "XJGAT-POOL-2025", str(bad)])
+    assert result.exit_code == 1 and "nothing was written" in result.output
+    assert "line 2: amount: '1,0,0' has commas that are not thousands separators" in result.output
+    assert "line 3: amount: '100,50' has commas that are not thousands separators" in result.output
+    assert "line 4" not in result.output
+    assert count(Payment) == 0
+    good = b'paid_at,amount\n2025-04-17T10:00,"1,234,567.89"\n2025-04-18T10:00,16350.00\n'
+    assert import_payments("XJGAT-POOL-2025", good, ACTOR).created == 2
+    assert sorted(db.session.execute(select(Payment.amount)).scalars()) == [Decimal("16350.00"),
+                                                                            Decimal("1234567.89")]
 
 
 def test_every_import_is_audited(contracts):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -142,6 +143,27 @@ def test_payment_and_maintenance_forms(world, signin):
     assert response.status_code == 303
     body = text(client.get("/contracts/XJGAT-POOL-2025"))
     assert "通知时间短于合同约定" in body and "核心网升级" in body
+
+
+def test_payment_form_refuses_commas_that_are_not_thousands_separators(world, signin):
+    # The commas were dropped: 1,0,0 was recorded as 100.00 and the decimal comma of 100,50 as 10050.00.
+    from desk.models import Payment
+
+    client = signin("carrier_manager")
+    for amount, words in (("1,0,0", "含有不是千位分隔符的逗号"), ("100,50", "含有不是千位分隔符的逗号"),
+                          ("1e3", "不是以元计的金额")):
+        response = client.post("/contracts/XJGAT-POOL-2025/payments",
+                               data={"paid_at": "2025-05-01T10:00", "amount": amount, "note": ""})
+        assert response.status_code == 422 and f"amount：{words}" in text(response), amount
+    client.post("/language", data={"locale": "en", "next": "/"})
+    response = client.post("/contracts/XJGAT-POOL-2025/payments",
+                           data={"paid_at": "2025-05-01T10:00", "amount": "100,50", "note": ""})
+    assert "amount: has commas that are not thousands separators" in text(response)
+    assert db.session.execute(select(func.count()).select_from(Payment)).scalar_one() == 0
+    response = client.post("/contracts/XJGAT-POOL-2025/payments",
+                           data={"paid_at": "2025-05-01T10:00", "amount": "1,234,567.89", "note": ""})
+    assert response.status_code == 303
+    assert db.session.execute(select(Payment.amount)).scalar_one() == Decimal("1234567.89")
 
 
 def test_attachment_is_served_safely(world, signin):
