@@ -24,13 +24,19 @@ from desk.sla.timeutil import local_month, month_bounds
 from desk.sla.waivers import month_outage_seconds, qualifying_outages
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Every caller takes the month's bounds as instants (month_bounds, month_range): year 0 is no date, and
+# 9999-12 ends in year 10000. These years keep both ends, shifted by any time zone, inside the calendar.
+YEARS = range(1970, 9999)
 
 
 def parse_month(text: str) -> tuple[int, int]:
     match = MONTH.match(text or "")
     if not match:
         raise ValidationFailed(f"month: {text!r} is not of the form YYYY-MM")
-    return int(match.group(1)), int(match.group(2))
+    year, month = int(match.group(1)), int(match.group(2))
+    if year not in YEARS:
+        raise ValidationFailed(f"month: must be from {YEARS[0]}-01 to {YEARS[-1]}-12")
+    return year, month
 
 
 def incident_facts(contract: Contract, as_of: datetime) -> list[IncidentFacts]:

@@ -56,6 +56,16 @@ def test_report_bad_month_and_as_of_422(client, token):
     assert unescaped.status_code == 422 and "%2B" in unescaped.json["error"]
 
 
+@pytest.mark.parametrize("month, status", [("0000-06", 422), ("1969-12", 422), ("9999-12", 422),
+                                           ("1970-01", 200), ("9998-12", 200)])
+def test_report_month_outside_the_calendar_422(client, qmga_token, month, status):
+    # Year 0 and 9999-12 passed the YYYY-MM check, then month_bounds raised ValueError: a 500.
+    response = client.get(f"/api/v1/contracts/QMGA-JWT-2025/sla/{month}", headers=auth(qmga_token))
+    assert response.status_code == status and response.is_json
+    if status == 422:
+        assert response.json["errors"] == ["month: must be from 1970-01 to 9998-12"]
+
+
 def test_worked_example_through_api(client, qmga_token):
     import_incidents("QMGA-JWT-2025", (FIXTURES / "qmga-2025-06.csv").read_bytes(), ACTOR)
     response = client.get("/api/v1/contracts/QMGA-JWT-2025/sla/2025-06?as_of=2025-07-01T00:10:00%2B08:00",

@@ -77,6 +77,10 @@ def test_xjgat_strikes_and_termination(runner, contracts):
 def test_report_cli_errors(runner, contracts):
     bad_month = runner.invoke(args=["sla-report", "QMGA-JWT-2025", "2025-13"])
     assert bad_month.exit_code == 1 and "YYYY-MM" in bad_month.output
+    for month in ("0000-06", "9999-12"):  # once a traceback from month_bounds
+        out_of_range = runner.invoke(args=["sla-report", "QMGA-JWT-2025", month])
+        assert out_of_range.exit_code == 1 and "must be from 1970-01 to 9998-12" in out_of_range.output
+        assert out_of_range.exception is None or isinstance(out_of_range.exception, SystemExit)
     unknown = runner.invoke(args=["sla-report", "NOPE", "2025-06"])
     assert unknown.exit_code == 1 and "NOPE" in unknown.output
     bad_as_of = runner.invoke(args=["sla-report", "QMGA-JWT-2025", "2025-06", "--as-of", "yesterday"])

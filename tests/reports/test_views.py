@@ -181,3 +181,14 @@ def test_page_cites_only_the_contracts_own_clauses(signed_in):
     assert xjgat.status_code == 200
     assert "6.3" not in body and "四.(三)" in body and "六.(六)" in body and "合同无此条款" in body
     assert 'id="day-waivers"' not in body
+@pytest.mark.parametrize("month", ["0000-06", "0000-01", "1969-12", "9999-12"])
+def test_months_outside_the_calendar_are_refused_on_every_page(signed_in, month):
+    # Year 0 is no date and 9999-12 ends in year 10000: each page once answered a 500 (month_bounds).
+    create_user(Actor.system("test"), username="qm-engineer", password="secret-pass-1", role="carrier_engineer",
+                contract_codes=["QMGA-JWT-2025"])
+    for name, path in (("qm-manager", f"/contracts/QMGA-JWT-2025/reports/{month}"),
+                       ("qm-manager", f"/contracts/QMGA-JWT-2025?month={month}"),
+                       ("qm-manager", f"/incidents?month={month}"), ("qm-engineer", f"/queue?month={month}")):
+        response = signed_in(name).get(path)
+        assert response.status_code == 422, (path, response.status_code)
+        assert "月份：须在 1970-01 至 9998-12 之间" in response.get_data(as_text=True), path
