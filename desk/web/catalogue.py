@@ -271,6 +271,7 @@ ZH = {
     "JSON nested too deeply": "JSON 嵌套层数过多",
     "the body is not valid JSON": "请求内容不是有效的 JSON",
     "the body is not UTF-8": "请求内容不是 UTF-8 编码",
+    "must be a whole number, at least 1": "须为不小于 1 的整数",
     "must be from 1970-01 to 9998-12": "须在 1970-01 至 9998-12 之间",
     "is not an amount in yuan (e.g. 16350.00 or 16,350.00)": "不是以元计的金额（例如 16350.00 或 16,350.00）",
     "has commas that are not thousands separators (write 1,234,567.89 or 1234567.89)":

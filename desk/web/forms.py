@@ -35,7 +35,10 @@ class FaultForm(FlaskForm):
     unit = SelectField("Unit", coerce=int, validators=[InputRequired()])
     kind = RadioField("Kind", choices=options((k, k) for k in KINDS), default="interruption",
                       validators=[DataRequired()])
-    affected_cards = IntegerField("Affected cards", validators=[Optional(), NumberRange(min=1)])
+    # WTForms' Chinese for its default message says "greater than 1" though 1 is allowed (the upper
+    # bound, the contract's card count, is the service's to check).
+    affected_cards = IntegerField("Affected cards", validators=[
+        Optional(), NumberRange(min=1, message="must be a whole number, at least 1")])
     location = StringField("Where", validators=[Optional(), Length(max=300)])
     started_at = StringField("When it began", validators=[Optional(), Length(max=40)])
     description = TextAreaField("Description", validators=[DataRequired(), Length(max=4000)])

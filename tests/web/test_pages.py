@@ -64,6 +64,26 @@ def test_fault_form_refuses_bad_input_naming_the_field(world, signin):
     assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == count
 
 
+def test_fault_form_says_affected_cards_start_at_one(world, signin):
+    # Zero was refused with WTForms' Chinese "数值必须大于 1" (greater than 1), though 1 is allowed.
+    client = signin("reporter")
+    unit = world.incident.unit
+    count = db.session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+    for cards in ("0", "-3"):
+        response = client.post("/tickets/new", data={"unit": str(unit.id), "kind": "interruption",
+                                                     "description": "x", "affected_cards": cards})
+        assert response.status_code == 422 and "须为不小于 1 的整数" in text(response)
+        assert "大于" not in text(response)
+    client.post("/language", data={"locale": "en", "next": "/"})
+    response = client.post("/tickets/new", data={"unit": str(unit.id), "kind": "interruption", "description": "x",
+                                                 "affected_cards": "0"})
+    assert response.status_code == 422 and "Affected cards: must be a whole number, at least 1" in text(response)
+    assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == count
+    response = client.post("/tickets/new", data={"unit": str(unit.id), "kind": "interruption", "description": "x",
+                                                 "affected_cards": "1"})
+    assert response.status_code == 303
+
+
 def test_invalid_transition_is_shown_on_the_page(world, signin):
     client = signin("reporter")
     response = client.post(f"/incidents/{world.incident.id}/restoration/confirm")
