@@ -126,6 +126,15 @@ def load_edited_contracts(folder: Path, edit) -> list:
 
 
 @pytest.fixture
+def contracts_running_on(app, tmp_path):
+    """The seed contracts with the XJGAT pool's service run on to 2036: for tests that file faults
+    now and need its clock (a report outside the service period counts for nothing, spec §2)."""
+    loaded = load_edited_contracts(tmp_path / "contracts",
+                                   lambda text: text.replace("service_end = 2026-03-31", "service_end = 2036-03-31"))
+    return {c.code: c for c in loaded}
+
+
+@pytest.fixture
 def contracts(app):
     """The two seed contracts of config/contracts/, loaded through the service."""
     from desk.audit.services import Actor

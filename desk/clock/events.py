@@ -32,7 +32,9 @@ from desk.models import ClockEvent, ClockResync, Contract, Incident, utcnow
 from desk.sla.incidents import exempt_until
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.terms import ContractTerms
-from desk.sla.thresholds import ONGOING, breach_at, day_waiver_crossings, period_waiver_crossings, strike_at
+from desk.sla.thresholds import (
+    ONGOING, breach_at, day_waiver_crossings, in_service_period, period_waiver_crossings, strike_at,
+)
 from desk.sla.timeutil import add_months, local_month, month_bounds
 
 log = logging.getLogger("desk.clock")
@@ -63,6 +65,8 @@ def wanted_events(incident: Incident, terms: ContractTerms | None = None) -> Wan
         return wanted  # its tickets now belong to the survivor, whose events count
     terms = incident.contract.terms() if terms is None else terms
     facts = facts_of(incident)
+    if not in_service_period(terms, facts):
+        return wanted  # spec §2: reported outside the service period, it counts for nothing
     restored = incident.restored_at
     # An open incident runs on: a planned maintenance then overruns its window, the carrier's from its
     # end on (七.(五)); nothing of it is due before that instant.

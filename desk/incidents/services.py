@@ -30,6 +30,7 @@ from desk.outbox.services import enqueue, on_duty_engineers
 from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
 from desk.sla.progress import notice_too_short
 from desk.sla.repair_deadline import repair_deadline_at
+from desk.sla.thresholds import in_service_period
 
 INCIDENT_FIELDS = (
     "status", "reported_at", "started_at", "restored_at", "kind", "cause", "cause_confirmed",
@@ -67,8 +68,12 @@ def facts_of(incident: Incident) -> IncidentFacts:
 
 
 def repair_deadline(incident: Incident) -> datetime | None:
-    """四.(三): the instant the repair clock runs out, or None where the contract has no such clause."""
-    return repair_deadline_at(incident.contract.terms(), facts_of(incident))
+    """四.(三): the instant the repair clock runs out, or None where the contract has no such clause
+    or the report falls outside its service period (spec §2: it counts for nothing)."""
+    terms, facts = incident.contract.terms(), facts_of(incident)
+    if not in_service_period(terms, facts):
+        return None
+    return repair_deadline_at(terms, facts)
 
 
 def after_incident_change(incident: Incident, actor: Actor, action: str, before: dict | None,

@@ -13,12 +13,12 @@ ACTOR = Actor.system("test")
 
 
 @pytest.fixture
-def token(contracts):
+def token(contracts_running_on):
     return create_api_token(ACTOR, "xjgat-integration", ["XJGAT-POOL-2025"])[1]
 
 
 @pytest.fixture
-def qmga_token(contracts):
+def qmga_token(contracts_running_on):
     return create_api_token(ACTOR, "qmga-integration", ["QMGA-JWT-2025"])[1]
 
 

@@ -13,12 +13,13 @@ from desk.models import AuditEntry, ClockEvent, FrozenReport, OutboxMessage, Uni
 
 
 @pytest.fixture
-def filed(contracts):
+def filed(contracts_running_on):
     create_user(Actor.system("test"), username="cm", password="secret-pass-1", role="carrier_manager",
                 contract_codes=["XJGAT-POOL-2025"], phone="+8613800000009")
     unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
     reported = utcnow() - timedelta(hours=6)
-    ticket, _ = file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="api",
+    # A degradation: R1's events alone (an interruption would also be a strike, R2).
+    ticket, _ = file_ticket(Actor.system("test"), unit=unit, kind="degradation", channel="api",
                             reported_at=reported)
     return ticket, reported
 
@@ -53,6 +54,18 @@ def test_nothing_is_recorded_before_it_is_due(filed):
     ticket, reported = filed
     assert tick(reported + timedelta(hours=2, minutes=59)).recorded == 0
     assert tick(reported + timedelta(hours=3)).recorded == 1  # the 60-minute warning
+
+
+def test_a_report_after_the_service_period_gets_no_clock(contracts):
+    # The XJGAT pool's service ended on 2026-03-31: a report now counts for nothing (spec §2), so
+    # no deadline is shown or warned of, though the ticket is filed for the engineers to see.
+    from desk.incidents.services import repair_deadline
+
+    unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    ticket, _ = file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="api",
+                            reported_at=utcnow() - timedelta(hours=6))
+    assert repair_deadline(ticket.incident) is None and not events()
+    assert tick(utcnow()).recorded == 0
 
 
 def test_restoring_cancels_pending_events(filed):
