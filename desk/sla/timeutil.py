@@ -4,6 +4,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 CENT = Decimal("0.01")
@@ -39,6 +40,17 @@ def service_bounds(service_start: date, service_end: date, tz: ZoneInfo) -> tupl
 
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_share(amount: Decimal, part: int, whole: int) -> Decimal:
+    """amount × part ÷ whole, rounded once to 0.01 half-up from the exact quotient (spec §1).
+
+    Exact arithmetic, not Decimal division: a quotient cut to 28 digits on its way can land just
+    under a half cent (1648.625 as 1648.6249…) and round down.
+    """
+    cents = Fraction(amount) * part * 100 / whole
+    rounded = int(abs(cents) + Fraction(1, 2))  # half up: away from zero
+    return Decimal(-rounded if cents < 0 else rounded).scaleb(-2)
 
 
 def hours(seconds: float | int | Decimal) -> Decimal:

@@ -9,7 +9,10 @@ from typing import Iterable, NamedTuple
 from desk.sla.incidents import CARRIER_LIKE, IncidentFacts, effective_cause
 from desk.sla.intervals import clip, seconds, union
 from desk.sla.terms import ContractTerms
-from desk.sla.timeutil import days_in_month, local_days, local_midnight, money, month_bounds
+from desk.sla.timeutil import days_in_month, local_days, local_midnight, money_share, month_bounds
+
+MICROSECOND = timedelta(microseconds=1)
+MICROSECONDS_A_DAY = 86_400_000_000
 
 
 class Outage(NamedTuple):
@@ -64,10 +67,6 @@ def month_outage_seconds(outages: Iterable[Outage], year: int, month: int, terms
     return seconds(clip(continuous_interruptions(outages) if continuous is None else continuous, lo, hi))
 
 
-def _day_fee_per_card(terms: ContractTerms, year: int, month: int) -> Decimal:
-    return terms.monthly_fee / terms.cards / days_in_month(year, month)
-
-
 def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: int,
                 continuous: Spans | None = None) -> list[tuple[date, Decimal]]:
     """Every local day of the month overlapped by a continuous interruption of ≥ N hours."""
@@ -84,9 +83,10 @@ def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: i
             days.update(local_days(s, e, tz))
     if not days:
         return []
-    per_card = _day_fee_per_card(terms, year, month)
     cards = _most_cards_per_day(outages, days, tz)
-    return [(day, money(per_card * min(cards[day], terms.cards))) for day in sorted(days)]
+    # Day fee = monthly fee ÷ cards ÷ days × affected cards, one exact quotient per line item (6.3).
+    card_days = terms.cards * days_in_month(year, month)
+    return [(day, money_share(terms.monthly_fee, min(cards[day], terms.cards), card_days)) for day in sorted(days)]
 
 
 def _most_cards_per_day(outages: list[Outage], days: set[date], tz) -> dict[date, int]:
@@ -112,8 +112,9 @@ def _most_cards_per_day(outages: list[Outage], days: set[date], tz) -> dict[date
     return most
 
 
-def _card_seconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: set[date], tz) -> Decimal:
-    """∫ (largest card count among outages covering t) dt over [lo, hi), skipping waived days."""
+def _card_microseconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: set[date], tz) -> int:
+    """∫ (largest card count among outages covering t) dt over [lo, hi), skipping waived days, in
+    card-microseconds: an exact integer, the instants' own resolution."""
     points: list[tuple[datetime, int, int]] = []  # (instant, +1 start / -1 end, cards)
     for o in outages:
         s, e = max(o.start, lo), min(o.end, hi)
@@ -121,7 +122,7 @@ def _card_seconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: 
             points.append((s, 1, o.cards))
             points.append((e, -1, o.cards))
     if not points:
-        return Decimal(0)
+        return 0
     day = lo.astimezone(tz).date()
     while local_midnight(day, tz) < hi:  # day boundaries split the sweep so waived days drop out
         points.append((local_midnight(day, tz), 0, 0))
@@ -129,7 +130,7 @@ def _card_seconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: 
     points.sort(key=lambda p: p[0])
     active: list[int] = []  # max-heap of card counts (negated), lazy deletion
     removed: dict[int, int] = {}
-    total = Decimal(0)
+    total = 0
     prev = None
     for instant, kind, cards in points:
         if prev is not None and instant > prev:
@@ -137,7 +138,7 @@ def _card_seconds(outages: list[Outage], lo: datetime, hi: datetime, skip_days: 
                 removed[-active[0]] -= 1
                 heapq.heappop(active)
             if active and prev.astimezone(tz).date() not in skip_days:
-                total += Decimal(-active[0]) * Decimal((instant - prev).total_seconds())
+                total += -active[0] * ((instant - prev) // MICROSECOND)
         if kind == 1:
             heapq.heappush(active, -cards)
         elif kind == -1:
@@ -155,5 +156,7 @@ def period_waiver(terms: ContractTerms, outages: list[Outage], year: int, month:
     if month_outage_seconds(outages, year, month, terms, continuous) < float(clause.min_monthly_hours) * 3600:
         return Decimal("0.00")
     lo, hi = month_bounds(year, month, terms.tz)
-    card_seconds = _card_seconds(outages, lo, hi, set(waived_days), terms.tz)
-    return money(_day_fee_per_card(terms, year, month) / 86400 * card_seconds)
+    card_microseconds = _card_microseconds(outages, lo, hi, set(waived_days), terms.tz)
+    # The exact sum, rounded once (spec R5): monthly fee × card-time ÷ (cards × the month's length).
+    return money_share(terms.monthly_fee, card_microseconds,
+                       terms.cards * days_in_month(year, month) * MICROSECONDS_A_DAY)

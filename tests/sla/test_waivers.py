@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from desk.sla.report import build_report
-from tests.sla.conftest import incident, local
+from tests.sla.conftest import incident, local, two_hour_outages
 
 JULY = local("2025-07-01T00:10")
 
@@ -77,3 +77,13 @@ def test_exempt_and_third_party_outages_do_not_count(qmga):
     t = totals(qmga, [incident("2025-06-03T10:00", "2025-06-03T20:00", cause="force_majeure"),
                       incident("2025-06-04T10:00", "2025-06-04T20:00", cause="third_party")])
     assert t["outage_hours"] == "0.00" and t["waiver_total"] == "0.00"
+
+
+def test_period_waiver_rounds_an_exact_half_cent_up(qmga):
+    # 16,350 ÷ 30 ÷ 24 × 72.6 h = 1,648.625 exactly → 1,648.63 (spec §1: half up, R5: rounded once)
+    outages = two_hour_outages("2025-06", 18) + [incident("2025-06-20T05:00", "2025-06-20T05:36")]
+    t = totals(qmga, outages)
+    assert (t["outage_hours"], t["day_waiver_total"], t["period_waiver_total"]) == ("72.60", "0.00", "1648.63")
+    # February 2026, 7 cards, exactly 72 h: 16,350 ÷ 60 ÷ 28 ÷ 24 × 7 × 72 = 204.375 → 204.38
+    t = totals(qmga, two_hour_outages("2026-02", 18, cards=7), 2026, 2, local("2026-03-01T00:00"))
+    assert (t["outage_hours"], t["period_waiver_total"]) == ("72.00", "204.38")
