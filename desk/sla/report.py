@@ -11,7 +11,7 @@ from desk.sla.strikes import strike_numbers, strike_penalty, termination_right
 from desk.sla.terms import ContractTerms
 from desk.sla.timeutil import hours, iso, month_bounds
 from desk.sla.waivers import (
-    continuous_interruptions, day_waivers, month_outage_seconds, period_waiver, qualifying_outages,
+    charged_bounds, continuous_interruptions, day_waivers, month_outage_seconds, period_waiver, qualifying_outages,
 )
 
 ZERO = Decimal("0.00")
@@ -38,8 +38,9 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
     outages = qualifying_outages(terms, known, as_of)
     continuous = continuous_interruptions(outages)  # one union for R4 and R5
     # The union above measures each continuous interruption over all the outages; only those that
-    # overlap the month can weigh on its cards and seconds.
-    outages = [o for o in outages if o.start < month_end and o.end > month_start]
+    # overlap the month inside the service period can weigh on its cards and seconds (6.3).
+    charged_start, charged_end = charged_bounds(terms, year, month)
+    outages = [o for o in outages if o.start < charged_end and o.end > charged_start]
     days = day_waivers(terms, outages, year, month, continuous)
     period = period_waiver(terms, outages, year, month, [d for d, _ in days], continuous)
     outage_seconds = month_outage_seconds(outages, year, month, terms, continuous)
@@ -66,8 +67,8 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
     day_total = sum((a for _, a in days), ZERO)
     month_over = as_of >= month_end
     # Figures stay provisional until the month is over and every cause behind them is agreed (spec §2).
-    unsettled = any(_contributes(i, strikes, month_start, month_end, as_of) for i in known
-                    if not i.cause_confirmed or i.cause == "undetermined")
+    unsettled = any(_contributes(i, strikes, (month_start, month_end), (charged_start, charged_end), as_of)
+                    for i in known if not i.cause_confirmed or i.cause == "undetermined")
     return {
         "contract": terms.code, "month": f"{year:04d}-{month:02d}", "timezone": terms.timezone,
         "as_of": iso(as_of), "final": bool(frozen and month_over), "provisional": (not month_over) or unsettled,
@@ -92,10 +93,10 @@ def build_report(terms: ContractTerms, incidents: Iterable[IncidentFacts], payme
     }
 
 
-def _contributes(incident: IncidentFacts, strikes: dict[int, int], month_start: datetime, month_end: datetime,
-                 as_of: datetime) -> bool:
+def _contributes(incident: IncidentFacts, strikes: dict[int, int], month: tuple[datetime, datetime],
+                 charged: tuple[datetime, datetime], as_of: datetime) -> bool:
     """Whether an incident weighs on the month's figures: a strike to date, reported in the month, or
-    an interruption overlapping it."""
-    return (incident.id in strikes or month_start <= incident.reported_at < month_end
-            or (incident.kind == "interruption" and incident.started_at < month_end
-                and (incident.restored_by(as_of) or as_of) > month_start))
+    an interruption overlapping the month's part of the service period (`charged`)."""
+    return (incident.id in strikes or month[0] <= incident.reported_at < month[1]
+            or (incident.kind == "interruption" and charged[0] < charged[1] and incident.started_at < charged[1]
+                and (incident.restored_by(as_of) or as_of) > charged[0]))

@@ -11,7 +11,7 @@ from desk.sla.report import counted_incidents
 from desk.sla.strikes import strike_numbers
 from desk.sla.terms import ContractTerms
 from desk.sla.timeutil import hours, local_midnight, month_bounds
-from desk.sla.waivers import continuous_interruptions, qualifying_outages
+from desk.sla.waivers import charged_bounds, continuous_interruptions, qualifying_outages
 
 
 def outage_series(terms: ContractTerms, incidents: Iterable[IncidentFacts], year: int, month: int,
@@ -19,7 +19,9 @@ def outage_series(terms: ContractTerms, incidents: Iterable[IncidentFacts], year
     """(qualifying outage hours per local day, cumulative outage hours at each change) for the month."""
     known = counted_incidents(terms, incidents, as_of)
     lo, hi = month_bounds(year, month, terms.tz)
-    spans = clip(continuous_interruptions(qualifying_outages(terms, known, as_of)), lo, hi)
+    charged = charged_bounds(terms, year, month)  # as the report's outage hours: the service period's only
+    spans = clip(continuous_interruptions(qualifying_outages(terms, known, as_of)), *charged) \
+        if charged[0] < charged[1] else []
     daily = []
     day = lo.astimezone(terms.tz).date()
     while local_midnight(day, terms.tz) < hi:

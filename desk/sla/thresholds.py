@@ -17,6 +17,7 @@ from desk.sla.intervals import union
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.terms import ContractTerms
 from desk.sla.timeutil import month_bounds
+from desk.sla.waivers import charged_bounds
 
 # An open interruption's end: later than any instant the desk will ever compare it with.
 ONGOING = datetime(9999, 1, 1, tzinfo=timezone.utc)
@@ -132,10 +133,13 @@ def day_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFacts
     if clause is None:
         return []
     marks = _marks(clause.min_continuous_hours, warning_hours)
+    first, last = terms.service_period
 
     def crossings_of(spans):
         crossings = []
         for start, end in union(spans):
+            if start >= last or end <= first:  # no day of it is charged, so none is waived (6.3)
+                continue
             for level, mark in marks:
                 at = start + timedelta(hours=float(mark))
                 if at <= end:
@@ -149,7 +153,8 @@ def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFa
                             warning_hours: Decimal | None) -> list[Crossing]:
     """R5: the instant a local month's cumulative outage reaches the threshold (and the warning mark).
 
-    Cumulative outage is the union of qualifying intervals clipped to the month, as in the report.
+    Cumulative outage is the union of qualifying intervals clipped to the month's part of the
+    service period, as in the report.
     """
     clause = terms.outage_period_waiver
     if clause is None:
@@ -161,7 +166,8 @@ def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFa
         continuous = union(spans)
         crossings = []
         for year, month in months:
-            lo, hi = month_bounds(year, month, terms.tz)
+            since = month_bounds(year, month, terms.tz)[0]
+            lo, hi = charged_bounds(terms, year, month)
             for level, mark in marks:
                 needed = timedelta(hours=float(mark))
                 elapsed = timedelta(0)
@@ -171,7 +177,7 @@ def period_waiver_crossings(terms: ContractTerms, incidents: Iterable[IncidentFa
                         continue
                     if elapsed + (e - s) >= needed:
                         at = s + (needed - elapsed)
-                        crossings.append(Crossing("period_waiver", level, at, mark, lo, f"{year:04d}-{month:02d}"))
+                        crossings.append(Crossing("period_waiver", level, at, mark, since, f"{year:04d}-{month:02d}"))
                         break
                     elapsed += e - s
         return crossings

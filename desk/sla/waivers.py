@@ -55,27 +55,40 @@ def continuous_interruptions(outages: Iterable[Outage]) -> list[tuple[datetime, 
 Spans = list[tuple[datetime, datetime]]
 
 
+def charged_bounds(terms: ContractTerms, year: int, month: int) -> tuple[datetime, datetime]:
+    """The local month's part of the service period, [lo, hi): fees are charged there only, so only
+    there can they be waived (6.3). Empty (lo >= hi) for a month outside the period."""
+    lo, hi = month_bounds(year, month, terms.tz)
+    first, last = terms.service_period
+    return max(lo, first), min(hi, last)
+
+
 def month_outage_seconds(outages: Iterable[Outage], year: int, month: int, terms: ContractTerms,
                          continuous: Spans | None = None) -> float:
-    """R5's cumulative figure: the union of qualifying intervals clipped to the local month.
+    """R5's cumulative figure: the union of qualifying intervals clipped to the local month, within
+    the service period.
 
     `continuous` is that union when the caller has it already (a report needs it three times). With
     it, `outages` need hold only those overlapping the month, here and in the waivers below: an
     interruption's length is the union's, and only the month's outages weigh on its cards.
     """
-    lo, hi = month_bounds(year, month, terms.tz)
+    lo, hi = charged_bounds(terms, year, month)
+    if lo >= hi:
+        return 0.0
     return seconds(clip(continuous_interruptions(outages) if continuous is None else continuous, lo, hi))
 
 
 def day_waivers(terms: ContractTerms, outages: list[Outage], year: int, month: int,
                 continuous: Spans | None = None) -> list[tuple[date, Decimal]]:
-    """Every local day of the month overlapped by a continuous interruption of ≥ N hours."""
+    """Every local day of the month, within the service period, overlapped by a continuous
+    interruption of ≥ N hours. The interruption's length is its whole length, even where it runs
+    outside the period (spec R4); only the days inside the period are waived."""
     clause = terms.outage_day_waiver
-    if clause is None or terms.monthly_fee is None:
+    lo, hi = charged_bounds(terms, year, month)
+    if clause is None or terms.monthly_fee is None or lo >= hi:
         return []
     tz = terms.tz
     threshold = timedelta(hours=float(clause.min_continuous_hours))
-    lo, hi = month_bounds(year, month, tz)
     days: set[date] = set()
     for start, end in continuous_interruptions(outages) if continuous is None else continuous:
         if end - start >= threshold and start < hi and end > lo:
@@ -155,7 +168,7 @@ def period_waiver(terms: ContractTerms, outages: list[Outage], year: int, month:
         return Decimal("0.00")
     if month_outage_seconds(outages, year, month, terms, continuous) < float(clause.min_monthly_hours) * 3600:
         return Decimal("0.00")
-    lo, hi = month_bounds(year, month, terms.tz)
+    lo, hi = charged_bounds(terms, year, month)  # not empty: the month has outage seconds
     card_microseconds = _card_microseconds(outages, lo, hi, set(waived_days), terms.tz)
     # The exact sum, rounded once (spec R5): monthly fee × card-time ÷ (cards × the month's length).
     return money_share(terms.monthly_fee, card_microseconds,

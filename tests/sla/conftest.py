@@ -46,11 +46,11 @@ def incident(reported: str, restored: str | None = None, *, started: str | None 
     )
 
 
-def two_hour_outages(month: str, days: int, cards: int = 60) -> list[IncidentFacts]:
-    """Two carrier outages of 2 h a day (01:00–03:00, 05:00–07:00) on the first `days` days of
-    `month` ("YYYY-MM"): 4 h a day, none long enough for R4."""
+def two_hour_outages(month: str, days: range, cards: int = 60) -> list[IncidentFacts]:
+    """Two carrier outages of 2 h a day (01:00–03:00, 05:00–07:00) on `days` of `month` ("YYYY-MM"):
+    4 h a day, none long enough for R4."""
     return [incident(f"{month}-{d:02d}T{h:02d}:00", f"{month}-{d:02d}T{h + 2:02d}:00", cards=cards)
-            for d in range(1, days + 1) for h in (1, 5)]
+            for d in days for h in (1, 5)]
 
 
 @pytest.fixture

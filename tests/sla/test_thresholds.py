@@ -83,6 +83,22 @@ def test_period_waiver_not_reached_by_restored_outages_and_counted_per_month(qmg
     assert july[0].month == "2025-07"
 
 
+def test_thresholds_count_only_the_service_period(qmga):
+    # Begun 06-14, reported on the first day of a period from 06-15: only its hours from 06-15 count.
+    mid_june = terms_from_mapping({**QMGA, "service_start": "2025-06-15"})
+    early = [incident("2025-06-15T00:30", started="2025-06-12T00:00")]  # open
+    crossings = period_waiver_crossings(mid_june, early, [(2025, 6)], None)
+    assert reached(crossings) == [("reached", local("2025-06-18T00:00"))]
+    assert crossings[0].since == local("2025-06-01T00:00")
+    # Restored before it was reported, wholly before the period: nothing of it is waived, no crossing.
+    before = [incident("2025-06-01T00:30", "2025-05-31T23:00", started="2025-05-31T18:00")]
+    assert day_waiver_crossings(qmga, before, WARN_DAY) == []
+    assert build_report(qmga, before, [], 2025, 5, local("2025-07-01T00:00"))["totals"]["day_waivers"] == []
+    # An interruption reaching 3 h after the period ended still waives its last day (R4: whole length).
+    last = [incident("2028-05-31T23:00", "2028-06-01T02:00")]
+    assert reached(day_waiver_crossings(qmga, last, None)) == [("reached", local("2028-06-01T02:00"))]
+
+
 def test_contract_without_waiver_clauses_has_no_crossings(xjgat):
     open_outage = [incident("2025-06-03T10:00")]
     assert day_waiver_crossings(xjgat, open_outage, WARN_DAY) == []

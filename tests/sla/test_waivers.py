@@ -2,7 +2,8 @@
 from decimal import Decimal
 
 from desk.sla.report import build_report
-from tests.sla.conftest import incident, local, two_hour_outages
+from desk.sla.terms import terms_from_mapping
+from tests.sla.conftest import QMGA, incident, local, two_hour_outages
 
 JULY = local("2025-07-01T00:10")
 
@@ -81,9 +82,48 @@ def test_exempt_and_third_party_outages_do_not_count(qmga):
 
 def test_period_waiver_rounds_an_exact_half_cent_up(qmga):
     # 16,350 ÷ 30 ÷ 24 × 72.6 h = 1,648.625 exactly → 1,648.63 (spec §1: half up, R5: rounded once)
-    outages = two_hour_outages("2025-06", 18) + [incident("2025-06-20T05:00", "2025-06-20T05:36")]
+    outages = two_hour_outages("2025-06", range(1, 19)) + [incident("2025-06-20T05:00", "2025-06-20T05:36")]
     t = totals(qmga, outages)
     assert (t["outage_hours"], t["day_waiver_total"], t["period_waiver_total"]) == ("72.60", "0.00", "1648.63")
     # February 2026, 7 cards, exactly 72 h: 16,350 ÷ 60 ÷ 28 ÷ 24 × 7 × 72 = 204.375 → 204.38
-    t = totals(qmga, two_hour_outages("2026-02", 18, cards=7), 2026, 2, local("2026-03-01T00:00"))
+    t = totals(qmga, two_hour_outages("2026-02", range(1, 19), cards=7), 2026, 2, local("2026-03-01T00:00"))
     assert (t["outage_hours"], t["period_waiver_total"]) == ("72.00", "204.38")
+
+
+# No fee is charged outside the service period (QMGA-JWT-2025: 2025-06-01 .. 2028-05-31), so
+# nothing is waived there; an interruption's length for R4 is still its whole length.
+def test_nothing_waived_before_the_service_period_begins(qmga):
+    early = [incident("2025-06-01T00:30", "2025-06-01T02:00", started="2025-05-31T22:00", cause="undetermined",
+                      confirmed=False)]
+    may = build_report(qmga, early, [], 2025, 5, JULY)
+    # Its unsettled cause weighs on no figure of May: May is not provisional.
+    assert may["incidents"] == [] and may["provisional"] is False
+    assert (may["totals"]["outage_hours"], may["totals"]["day_waivers"], may["totals"]["waiver_total"]) \
+        == ("0.00", [], "0.00")
+    june = totals(qmga, early)
+    assert june["day_waivers"] == [{"date": "2025-06-01", "amount": "545.00"}] and june["outage_hours"] == "2.00"
+
+
+def test_nothing_waived_after_the_service_period_ends(qmga):
+    late = [incident("2028-05-31T22:00", "2028-06-01T02:00")]
+    may = totals(qmga, late, 2028, 5, local("2028-07-01T00:00"))
+    june = totals(qmga, late, 2028, 6, local("2028-07-01T00:00"))
+    assert may["day_waivers"] == [{"date": "2028-05-31", "amount": "527.42"}] and may["outage_hours"] == "2.00"
+    assert (june["outage_hours"], june["day_waivers"], june["waiver_total"]) == ("0.00", [], "0.00")
+
+
+def test_continuity_counts_the_whole_interruption_but_waives_only_days_in_the_period(qmga):
+    # 3 h in all, 2 h of them in the period: ≥ 3 h continuous (R4), so 06-01 is waived.
+    t = totals(qmga, [incident("2025-06-01T00:30", "2025-06-01T02:00", started="2025-05-31T23:00")])
+    assert t["day_waivers"] == [{"date": "2025-06-01", "amount": "545.00"}] and t["outage_hours"] == "2.00"
+
+
+def test_period_hours_count_only_inside_the_service_period(qmga):
+    mid_june = terms_from_mapping({**QMGA, "service_start": "2025-06-15"})
+    # 25 h from 06-14 00:00, 1 h of it in the period (06-15 waived by R4), and 60 h on 06-16 .. 06-30:
+    # 61 h in the period, short of 72 h; the 24 h before it neither count nor waive 06-14.
+    outages = [incident("2025-06-15T00:30", "2025-06-15T01:00", started="2025-06-14T00:00")] \
+        + two_hour_outages("2025-06", range(16, 31))
+    t = totals(mid_june, outages)
+    assert t["day_waivers"] == [{"date": "2025-06-15", "amount": "545.00"}]
+    assert (t["outage_hours"], t["period_waiver_total"]) == ("61.00", "0.00")
