@@ -18,7 +18,9 @@ from desk.audit.services import Actor, record, snapshot
 from desk.contracts.services import get_contract
 from desk.db import among, transaction
 from desk.errors import ValidationFailed
-from desk.incidents.services import after_incident_change, before_service, incident_snapshot, maintenance_notice_for
+from desk.incidents.services import (
+    after_incident_change, before_service, incident_snapshot, maintenance_notice_for, paid_too_early,
+)
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
 from desk.models.types import MAX_MONEY
 from desk.moneyparse import parse_amount
@@ -246,6 +248,7 @@ def parse_payment_rows(data: bytes, contract: Contract) -> list[tuple[int, datet
             paid_at = parse_instant(row.get("paid_at", ""), contract.timezone)
             if paid_at > utcnow():
                 problems.append("paid_at is in the future")
+            problems += paid_too_early(contract, paid_at)
         except ValueError as exc:
             problems.append(f"paid_at: {exc}")
         amount = None

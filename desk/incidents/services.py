@@ -683,6 +683,19 @@ def _check_contract(actor: Actor, contract: Contract, action: str) -> Contract:
     return contract
 
 
+# Fees are paid around the service period; one paid more than a year before it began is a mistyped year.
+PAYMENT_LEAD = timedelta(days=366)
+
+
+def paid_too_early(contract: Contract, paid_at: datetime) -> list[str]:
+    """R3's refund is every fee paid to date (六.(六)): a payment dated years before the contract
+    would stand in it unnoticed."""
+    earliest = contract.terms().service_period[0] - PAYMENT_LEAD
+    if paid_at < earliest:
+        return [f"paid_at: more than a year before the contract's service began ({contract.service_start:%Y-%m-%d})"]
+    return []
+
+
 def record_payment(actor: Actor, contract: Contract, *, paid_at: datetime, amount: Decimal, note: str = "",
                    now: datetime | None = None) -> Payment:
     """A fee the customer paid; R3's refund is the ledger's sum (六.(六))."""
@@ -697,6 +710,7 @@ def record_payment(actor: Actor, contract: Contract, *, paid_at: datetime, amoun
         errors.append("amount: at most two decimals (fen)")
     if paid_at > now + CLOCK_SKEW:
         errors.append("paid_at: cannot be in the future")
+    errors += paid_too_early(contract, paid_at)
     if len(note or "") > 500:
         errors.append("note: at most 500 characters")
     if not errors and db.session.execute(select(Payment.id).where(

@@ -146,10 +146,12 @@ def test_payments_import_and_reimport(contracts, runner):
     assert import_payments("XJGAT-POOL-2025", data, ACTOR).created == 2
     assert import_payments("XJGAT-POOL-2025", data, ACTOR).unchanged == 2
     assert count(Payment) == 2
-    bad = b"paid_at,amount,note\n2025-04-15T10:00,-5,x\n2025-04-16T10:00,1.234,y\n2025-04-17,abc,z\n"
+    bad = (b"paid_at,amount,note\n2025-04-15T10:00,-5,x\n2025-04-16T10:00,1.234,y\n2025-04-17,abc,z\n"
+           b"2019-04-15T10:00,100,a mistyped year\n")
     with pytest.raises(ValidationFailed) as exc:
         import_payments("XJGAT-POOL-2025", bad, ACTOR)
-    assert [e.split(":")[0] for e in exc.value.errors] == ["line 2", "line 3", "line 4"]
+    assert [e.split(":")[0] for e in exc.value.errors] == ["line 2", "line 3", "line 4", "line 5"]
+    assert "more than a year before the contract's service began (2025-04-01)" in exc.value.errors[-1]
     assert count(Payment) == 2
 
 

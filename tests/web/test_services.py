@@ -198,6 +198,10 @@ def test_payments_are_checked(world):
         refused(ValidationFailed, services.record_payment, cm, contract, paid_at=now, amount=amount)
     refused(ValidationFailed, services.record_payment, cm, contract, paid_at=now + timedelta(days=1),
             amount=Decimal("10.00"))
+    # 2019 for 2025: it would stand in R3's refund unnoticed.
+    exc = refused(ValidationFailed, services.record_payment, cm, contract,
+                  paid_at=datetime(2019, 12, 1, tzinfo=timezone.utc), amount=Decimal("100.00"))
+    assert exc.errors == [f"paid_at: more than a year before the contract's service began ({contract.service_start})"]
     services.record_payment(cm, contract, paid_at=now, amount=Decimal("21313.33"), note="第一期")
     exc = refused(ValidationFailed, services.record_payment, cm, contract, paid_at=now, amount=Decimal("21313.33"))
     assert "already in the ledger" in exc.errors[0]
