@@ -51,6 +51,7 @@ def check_form(form, message: str = "the form has errors") -> None:
         for name, problems in form.errors.items():
             label = getattr(getattr(form, name, None), "label", None)
             for problem in problems:
+                # The label as written (English); the page translates it, as it does services' field names.
                 errors.append(f"{label.text if label else name}: {problem}")
         raise ValidationFailed(message, errors=errors or ["the form was empty"])
 

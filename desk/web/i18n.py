@@ -3,11 +3,13 @@ session before sign-in). The catalogue is a Python dict, so a fresh checkout nee
 messages are written in English in the code and templates, and ZH gives their Chinese."""
 from __future__ import annotations
 
+from string import Formatter
+
 from flask import Flask, session
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
-from desk.web.catalogue import LABELS, ZH
+from desk.web.catalogue import LABELS, PATTERNS, ZH
 
 LANGUAGES = ("zh", "en")
 
@@ -37,16 +39,52 @@ def label(value) -> str:
     return pair[1] if language() == "zh" else pair[0]
 
 
-def translate_error(text: str) -> str:
-    """A service's message, translated where the catalogue knows it; field prefixes kept."""
-    if language() != "zh":
-        return text
+class _Words(Formatter):
+    """Fills a pattern's Chinese template; {status:label} gives a code's words."""
+
+    def format_field(self, value, format_spec):
+        return label(value) if format_spec == "label" else super().format_field(value, format_spec)
+
+
+_WORDS = _Words()
+
+
+def _known(text: str) -> str | None:
+    """The Chinese for a whole message: an exact entry, else the first pattern matching it."""
     if text in ZH:
         return ZH[text]
+    for pattern, template in PATTERNS:
+        if match := pattern.fullmatch(text):
+            return _WORDS.format(template, **match.groupdict())
+    return None
+
+
+def _field(name: str) -> str | None:
+    """A field's name (affected_cards, amount, Description, line 3) in Chinese, if known."""
+    if name in LABELS:
+        return LABELS[name][1]
+    return _known(name)
+
+
+def _zh(text: str) -> str | None:
+    known = _known(text)
+    if known is not None:
+        return known
+    # "field: problem", possibly nested ("attachments: a.png: the file is empty")
     field, sep, rest = text.partition(": ")
-    if sep and rest in ZH:
-        return f"{label(field)}：{ZH[rest]}"
-    return text
+    if not sep:
+        return None
+    words, problem = _field(field), _zh(rest)
+    if words is None and problem is None:
+        return None
+    return f"{words or field}：{problem or rest}"
+
+
+def translate_error(text: str) -> str:
+    """A service's message in the page's language: services write English, with their values in it."""
+    if language() != "zh":
+        return text
+    return _zh(text) or text
 
 
 def init_i18n(app: Flask) -> None:

@@ -182,6 +182,7 @@ def admin_client(app, contracts):
     create_user(ACTOR, username="root", password="correct-horse-9", role="admin")
     client = app.test_client()
     assert client.post("/login", data={"username": "root", "password": "correct-horse-9"}).status_code == 302
+    client.post("/language", data={"locale": "en"})  # the page says what load-contracts says
     return client
 
 

@@ -161,22 +161,22 @@ def test_non_utf8_and_wrong_content_types_are_refused_clearly(app, world, signin
     # escapes as text), so the desk refuses the field by name.
     response = reporter.post("/tickets/new", data=b"unit=%d&kind=interruption&description=\xff\xfe(" % unit,
                              content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 422 and "description：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "描述：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
     multipart = (b'--XX\r\nContent-Disposition: form-data; name="unit"\r\n\r\n%d\r\n'
                  b'--XX\r\nContent-Disposition: form-data; name="kind"\r\n\r\ninterruption\r\n'
                  b'--XX\r\nContent-Disposition: form-data; name="description"\r\n\r\n\xff\xfe(\r\n--XX--\r\n' % unit)
     response = reporter.post("/tickets/new", data=multipart, content_type="multipart/form-data; boundary=XX")
-    assert response.status_code == 422 and "description：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "描述：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
     # A JSON body or plain text where a form is expected: the form is empty, and says so.
     for content_type, body in (("application/json", b'{"description": "x"}'), ("text/plain", b"description=x")):
         response = reporter.post("/tickets/new", data=body, content_type=content_type)
         assert response.status_code == 422 and 'role="alert"' in response.get_data(as_text=True)
     # Attachments: a type the desk does not keep, a PNG that is not one, an HTML page, an empty file.
     for name, content_type, data, reason in (
-        ("run.exe", "application/x-msdownload", b"MZ\x90\x00", "only JPEG, PNG, WebP, PDF or plain text"),
-        ("fake.png", "image/png", b"<html>", "the content is not image/png"),
-        ("page.html", "text/html", b"<script>alert(1)</script>", "not text/html"),
-        ("empty.txt", "text/plain", b"", "the file is empty"),
+        ("run.exe", "application/x-msdownload", b"MZ\x90\x00", "只接受 JPEG、PNG、WebP、PDF 或纯文本"),
+        ("fake.png", "image/png", b"<html>", "文件内容不是 image/png"),
+        ("page.html", "text/html", b"<script>alert(1)</script>", "不接受 text/html"),
+        ("empty.txt", "text/plain", b"", "文件为空"),
         ("a\x00b.png", "image/png", PNG, "含有空字符"),
     ):
         response = reporter.post(f"/incidents/{values['incident']}/attachments",
@@ -198,10 +198,10 @@ def test_lone_surrogates_and_deep_json_never_reach_a_web_view(app, world, signin
                  b'--XX\r\nContent-Disposition: form-data; name="description"\r\n\r\n\xed\xa0\x80\r\n--XX--\r\n'
                  % world.incident.unit_id)
     response = reporter.post("/tickets/new", data=multipart, content_type="multipart/form-data; boundary=XX")
-    assert response.status_code == 422 and "description：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "描述：不是 UTF-8 编码的文字" in response.get_data(as_text=True)
     # JSON sent to a page is checked before any view too: a surrogate escape or deep nesting is named.
     response = reporter.post("/tickets/new", data=b'{"description": "\\ud800"}', content_type="application/json")
-    assert response.status_code == 422 and "description：不是有效的 Unicode 文字" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "描述：不是有效的 Unicode 文字" in response.get_data(as_text=True)
     response = reporter.post("/tickets/new", data=b"[" * 100_000 + b"]" * 100_000, content_type="application/json")
     assert response.status_code == 400 and "JSON 嵌套层数过多" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -222,9 +222,9 @@ def test_urlencoded_escapes_that_are_not_utf8_are_refused_naming_the_field(app, 
         return [db.session.execute(select(func.count()).select_from(t)).scalar_one() for t in (Ticket, AuditEntry)]
 
     before = counts()
-    for body, field in ((f"{fields}&description=%D6%D0%CE%C4", "description"),
+    for body, field in ((f"{fields}&description=%D6%D0%CE%C4", "描述"),
                         (f"{fields}&description=x&location=%ED%A0%80", "地点"),  # a surrogate's UTF-8 form
-                        (f"{fields}&description=\xff\xfe", "description")):  # a raw byte, not an escape
+                        (f"{fields}&description=\xff\xfe", "描述")):  # a raw byte, not an escape
         response = reporter.post("/tickets/new", data=body.encode("latin-1"),
                                  content_type="application/x-www-form-urlencoded")
         page = response.get_data(as_text=True)

@@ -135,6 +135,8 @@ def test_a_bad_phone_or_a_contract_beside_the_units_is_refused(app, world, signi
     """create-user took --phone notaphone for the engineer the new-ticket SMS go to, and gave
     QMGA's manager the scope of the XJGAT pool too. The CLI says `error:` naming the field and exits
     1, the admin form answers 422 with it, and neither writes a row."""
+    admin = signin("admin")
+    admin.post("/language", data={"locale": "en"})  # the message as the services write it; zh in test_refusals_i18n
     before = user_rows()
     args = ["create-user", "--username", "new.user", "--password", PASSWORD, "--role", fields["role"]]
     args += ["--unit", fields["unit"]] if "unit" in fields else []
@@ -145,7 +147,7 @@ def test_a_bad_phone_or_a_contract_beside_the_units_is_refused(app, world, signi
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.output.startswith("error: the user was not created") and named in result.output, result.output
     assert user_rows() == before
-    response = signin("admin").post("/admin/users", data={"username": "new.user", "password": PASSWORD, **fields})
+    response = admin.post("/admin/users", data={"username": "new.user", "password": PASSWORD, **fields})
     assert response.status_code == 422 and named in html.unescape(response.get_data(as_text=True))
     db.session.rollback()
     assert user_rows() == before

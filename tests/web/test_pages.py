@@ -50,13 +50,13 @@ def test_fault_form_refuses_bad_input_naming_the_field(world, signin):
     unit = world.incident.unit
     count = db.session.execute(select(func.count()).select_from(Ticket)).scalar_one()
     for data, words in (
-        ({"unit": str(unit.id), "kind": "interruption", "description": ""}, "Description"),
+        ({"unit": str(unit.id), "kind": "interruption", "description": ""}, "描述："),
         ({"unit": str(unit.id), "kind": "interruption", "description": "x", "affected_cards": "99999"},
-         "affected_cards"),
+         "受影响卡数："),
         ({"unit": str(unit.id), "kind": "interruption", "description": "x", "started_at": "yesterday"},
-         "started_at"),
+         "中断开始："),
         ({"unit": str(unit.id), "kind": "interruption", "description": "x",
-          "started_at": f"{local(utcnow() + timedelta(days=1), 'Asia/Shanghai'):%Y-%m-%dT%H:%M}"}, "started_at"),
+          "started_at": f"{local(utcnow() + timedelta(days=1), 'Asia/Shanghai'):%Y-%m-%dT%H:%M}"}, "中断开始："),
     ):
         response = client.post("/tickets/new", data=data)
         assert response.status_code in (400, 422), data
@@ -88,7 +88,7 @@ def test_invalid_transition_is_shown_on_the_page(world, signin):
     client = signin("reporter")
     response = client.post(f"/incidents/{world.incident.id}/restoration/confirm")
     assert response.status_code == 409
-    assert "only a restored incident can be confirmed" in text(response)
+    assert "只有已恢复的故障可以确认恢复" in text(response)
 
 
 def test_incident_page_timeline_and_consequences(world, signin):
@@ -174,7 +174,7 @@ def test_payment_form_refuses_commas_that_are_not_thousands_separators(world, si
                           ("1e3", "不是以元计的金额")):
         response = client.post("/contracts/XJGAT-POOL-2025/payments",
                                data={"paid_at": "2025-05-01T10:00", "amount": amount, "note": ""})
-        assert response.status_code == 422 and f"amount：{words}" in text(response), amount
+        assert response.status_code == 422 and f"金额：{words}" in text(response), amount
     client.post("/language", data={"locale": "en", "next": "/"})
     response = client.post("/contracts/XJGAT-POOL-2025/payments",
                            data={"paid_at": "2025-05-01T10:00", "amount": "100,50", "note": ""})
@@ -237,7 +237,7 @@ def test_too_large_an_upload_is_refused_with_the_limit(app, world, signin):
     response = signin("reporter").post(f"/incidents/{world.incident.id}/attachments",
                                        data={"files": [(BytesIO(PNG + b"\0" * 2 * 1024 * 1024), "big.png")]},
                                        content_type="multipart/form-data")
-    assert response.status_code == 413 and "larger than 1 MB" in text(response)
+    assert response.status_code == 413 and "附件：上传内容超过 1 MB" in text(response)
 
 
 def test_a_role_refused_a_page_gets_the_desk_page(world, signin):
