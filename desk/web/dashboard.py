@@ -35,10 +35,20 @@ def contracts():
     return page("contracts.html", contracts=visible_contracts(user()))
 
 
-def _render(contract, status: int = 200, error: DeskError | None = None, month: str | None = None):
+# The dashboard's forms, by the action they post to.
+PAGE_FORMS = {"record_payment": forms.PaymentForm, "maintenance_notice": forms.MaintenanceForm,
+              "termination_decision": forms.TerminationForm}
+
+
+def _render(contract, status: int = 200, error: DeskError | None = None, month: str | None = None,
+            action: str | None = None, posted=None):
+    """The dashboard; after a refusal, the refused form keeps what was typed (the others start
+    empty: formdata=None, or they would read the same POST)."""
     view = dashboard(contract, month or request.args.get("month") or None)
-    return page("dashboard.html", status, d=view, error=error, payment_form=forms.PaymentForm(),
-                maintenance_form=forms.MaintenanceForm(), termination_form=forms.TerminationForm())
+    page_forms = {name: cls(formdata=None) for name, cls in PAGE_FORMS.items()}
+    if action in page_forms and posted is not None:
+        page_forms[action] = posted
+    return page("dashboard.html", status, d=view, error=error, forms=page_forms)
 
 
 @bp.get("/contracts/<code>")
@@ -51,13 +61,15 @@ def show(code: str):
         return _render(contract, exc.status, exc, month="")
 
 
-def _act(code: str, action: str, run, done: str):
+def _act(code: str, action: str, form, run, done: str):
+    """Run the action; a refusal renders the dashboard (on the POST's URL: a reload posts the same
+    refused values again) with the error and the form as it was filled in."""
     contract = _contract(code, action)
     try:
-        message = run(contract)
+        message = run(contract, form)
     except DeskError as exc:
         db.session.rollback()
-        return _render(contract, exc.status, exc)
+        return _render(contract, exc.status, exc, action=action, posted=form)
     flash(done, "ok")
     for warning in message or []:
         flash(warning, "warning")
@@ -67,19 +79,17 @@ def _act(code: str, action: str, run, done: str):
 @bp.post("/contracts/<code>/payments")
 @allowed("record_payment")
 def record_payment(code: str):
-    def run(contract):
-        form = forms.PaymentForm()
+    def run(contract, form):
         check_form(form, "the payment was not recorded")
         services.record_payment(actor(), contract, paid_at=instant(form.paid_at.data, "paid_at", contract.timezone),
                                 amount=money(form.amount.data, "amount"), note=form.note.data or "")
-    return _act(code, "record_payment", run, "Payment recorded.")
+    return _act(code, "record_payment", forms.PaymentForm(), run, "Payment recorded.")
 
 
 @bp.post("/contracts/<code>/maintenance")
 @allowed("maintenance_notice")
 def maintenance_notice(code: str):
-    def run(contract):
-        form = forms.MaintenanceForm()
+    def run(contract, form):
         check_form(form, "the maintenance notice was not recorded")
         zone = contract.timezone
         _, warnings = services.create_maintenance_notice(
@@ -87,17 +97,16 @@ def maintenance_notice(code: str):
             window_end=instant(form.window_end.data, "window_end", zone),
             notice_at=instant(form.notice_at.data, "notice_at", zone), description=form.description.data)
         return warnings
-    return _act(code, "maintenance_notice", run, "Maintenance notice recorded.")
+    return _act(code, "maintenance_notice", forms.MaintenanceForm(), run, "Maintenance notice recorded.")
 
 
 @bp.post("/contracts/<code>/termination")
 @allowed("termination_decision")
 def termination_decision(code: str):
-    def run(contract):
-        form = forms.TerminationForm()
+    def run(contract, form):
         check_form(form, "the decision was not recorded")
         # Exercising the right is final (六.(六)): the form asks for an explicit confirmation first.
         if form.decision.data == "exercised" and request.form.get("confirm") != "yes":
             raise ValidationFailed("the decision was not recorded", errors=[CONFIRM_EXERCISE])
         services.record_termination_decision(actor(), contract, form.decision.data, form.note.data or "")
-    return _act(code, "termination_decision", run, "Decision recorded.")
+    return _act(code, "termination_decision", forms.TerminationForm(), run, "Decision recorded.")

@@ -67,10 +67,21 @@ def ticket(ticket_id: int):
     return redirect(url_for("incidents.show", incident_id=found.incident_id))
 
 
-def _render(incident, status: int = 200, error: DeskError | None = None):
+# The page's forms that take typing, by the action they post to.
+PAGE_FORMS = {"restore": forms.RestoreForm, "set_started": forms.StartedForm, "propose_cause": forms.CauseForm,
+              "dispute_restoration": forms.DisputeForm, "confirm_cause": forms.DecideCauseForm,
+              "dispute_cause": forms.DecideCauseForm, "comment": forms.CommentForm}
+
+
+def _render(incident, status: int = 200, error: DeskError | None = None, action: str | None = None, posted=None):
+    """The page; after a refusal, the refused form keeps what was typed (the others start empty:
+    formdata=None, or they would read the same POST)."""
     filed = request.args.get("filed", type=int)
     view = incident_page(user(), incident, filed_ticket_id=filed)
-    return page("incident.html", status, v=view, error=error)
+    page_forms = {name: cls(formdata=None) for name, cls in PAGE_FORMS.items()}
+    if action in page_forms and posted is not None:
+        page_forms[action] = posted
+    return page("incident.html", status, v=view, error=error, forms=page_forms)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -80,13 +91,15 @@ def show(incident_id: int):
     return _render(incident)
 
 
-def _act(incident_id: int, action: str, run, done: str):
+def _act(incident_id: int, action: str, form, run, done: str):
+    """Check the form and run the action; a refusal renders the page (on the POST's URL, so a reload
+    posts the same refused values again) with the error and the form as it was filled in."""
     incident = check_incident(user(), services.get_incident(incident_id), action)
     try:
-        run(incident)
+        run(incident, form)
     except DeskError as exc:
         db.session.rollback()
-        return _render(services.get_incident(incident_id), exc.status, exc)
+        return _render(services.get_incident(incident_id), exc.status, exc, action, form)
     flash(done, "ok")
     return redirect(url_for("incidents.show", incident_id=incident_id), 303)
 
@@ -94,126 +107,120 @@ def _act(incident_id: int, action: str, run, done: str):
 @bp.post("/incidents/<int:incident_id>/acknowledge")
 @login_required
 def acknowledge(incident_id: int):
-    def run(incident):
-        check_form(forms.ActionForm())
+    def run(incident, form):
+        check_form(form)
         services.acknowledge(actor(), incident)
-    return _act(incident_id, "acknowledge", run, "Acknowledged.")
+    return _act(incident_id, "acknowledge", forms.ActionForm(), run, "Acknowledged.")
 
 
 @bp.post("/incidents/<int:incident_id>/assign")
 @login_required
 def assign(incident_id: int):
-    def run(incident):
-        form = forms.AssignForm()
+    def run(incident, form):
         form.engineer.choices = forms.options((e.id, e.username) for e in services.engineers_for(incident.contract_id))
         check_form(form)
         services.assign(actor(), incident, form.engineer.data)
-    return _act(incident_id, "assign", run, "Assigned.")
+    return _act(incident_id, "assign", forms.AssignForm(), run, "Assigned.")
 
 
 @bp.post("/incidents/<int:incident_id>/merge")
 @login_required
 def merge(incident_id: int):
-    def run(incident):
-        form = forms.MergeForm()
+    def run(incident, form):
         form.duplicate.validate_choice = False
         check_form(form)
         duplicate = check_incident(user(), services.get_incident(form.duplicate.data), "merge")
         services.merge(actor(), incident, duplicate)
-    return _act(incident_id, "merge", run, "Merged.")
+    return _act(incident_id, "merge", forms.MergeForm(), run, "Merged.")
 
 
 @bp.post("/incidents/<int:incident_id>/started")
 @login_required
 def started(incident_id: int):
-    def run(incident):
-        form = forms.StartedForm()
+    def run(incident, form):
         check_form(form)
         services.set_started(actor(), incident, instant(form.started_at.data, "started_at",
                                                         incident.contract.timezone))
-    return _act(incident_id, "set_started", run, "Start of the interruption recorded.")
+    return _act(incident_id, "set_started", forms.StartedForm(), run, "Start of the interruption recorded.")
 
 
 @bp.post("/incidents/<int:incident_id>/restore")
 @login_required
 def restore(incident_id: int):
-    def run(incident):
-        form = forms.RestoreForm()
+    def run(incident, form):
         check_form(form)
         services.restore(actor(), incident, instant(form.restored_at.data, "restored_at",
                                                     incident.contract.timezone))
-    return _act(incident_id, "restore", run, "Restoration recorded; the unit is asked to confirm.")
+    return _act(incident_id, "restore", forms.RestoreForm(), run, "Restoration recorded; the unit is asked to confirm.")
 
 
 @bp.post("/incidents/<int:incident_id>/restoration/confirm")
 @login_required
 def confirm_restoration(incident_id: int):
-    def run(incident):
-        check_form(forms.ActionForm())
+    def run(incident, form):
+        check_form(form)
         services.confirm_restoration(actor(), incident)
-    return _act(incident_id, "confirm_restoration", run, "Restoration confirmed.")
+    return _act(incident_id, "confirm_restoration", forms.ActionForm(), run, "Restoration confirmed.")
 
 
 @bp.post("/incidents/<int:incident_id>/restoration/dispute")
 @login_required
 def dispute_restoration(incident_id: int):
-    def run(incident):
-        form = forms.DisputeForm()
+    def run(incident, form):
         check_form(form)
         services.dispute_restoration(actor(), incident, form.reason.data)
-    return _act(incident_id, "dispute_restoration", run, "Restoration disputed; the incident is open again.")
+    return _act(incident_id, "dispute_restoration", forms.DisputeForm(), run,
+                "Restoration disputed; the incident is open again.")
 
 
 @bp.post("/incidents/<int:incident_id>/cause")
 @login_required
 def propose_cause(incident_id: int):
-    def run(incident):
-        form = forms.CauseForm()
+    def run(incident, form):
         form.cause.choices = forms.options((c, c) for c in services.CAUSE_PROPOSALS)
         form.maintenance_notice.validate_choice = False
         check_form(form)
         services.propose_cause(actor(), incident, form.cause.data, form.evidence.data,
                                maintenance_notice_id=form.maintenance_notice.data or None)
-    return _act(incident_id, "propose_cause", run, "Cause proposed; the unit's manager is asked to confirm.")
+    return _act(incident_id, "propose_cause", forms.CauseForm(), run,
+                "Cause proposed; the unit's manager is asked to confirm.")
 
 
 @bp.post("/incidents/<int:incident_id>/cause/confirm")
 @login_required
 def confirm_cause(incident_id: int):
-    def run(incident):
-        form = forms.DecideCauseForm()
+    def run(incident, form):
         check_form(form)
         services.confirm_cause(actor(), incident, form.note.data or "")
-    return _act(incident_id, "confirm_cause", run, "Cause confirmed.")
+    return _act(incident_id, "confirm_cause", forms.DecideCauseForm(), run, "Cause confirmed.")
 
 
 @bp.post("/incidents/<int:incident_id>/cause/dispute")
 @login_required
 def dispute_cause(incident_id: int):
-    def run(incident):
-        form = forms.DecideCauseForm()
+    def run(incident, form):
         check_form(form)
         services.dispute_cause(actor(), incident, form.note.data or "")
-    return _act(incident_id, "dispute_cause", run, "Cause disputed; it counts as undetermined.")
+    return _act(incident_id, "dispute_cause", forms.DecideCauseForm(), run,
+                "Cause disputed; it counts as undetermined.")
 
 
 @bp.post("/incidents/<int:incident_id>/comments")
 @login_required
 def comment(incident_id: int):
-    def run(incident):
-        form = forms.CommentForm()
+    def run(incident, form):
         check_form(form)
         services.add_comment(actor(), incident, form.body.data)
-    return _act(incident_id, "comment", run, "Comment added.")
+    return _act(incident_id, "comment", forms.CommentForm(), run, "Comment added.")
 
 
 @bp.post("/incidents/<int:incident_id>/attachments")
 @login_required
 def attach(incident_id: int):
-    def run(incident):
-        check_form(forms.AttachForm())
+    def run(incident, form):
+        check_form(form)
         services.add_attachments(actor(), incident, _uploads("files"))
-    return _act(incident_id, "attach", run, "Attached.")
+    return _act(incident_id, "attach", forms.AttachForm(), run, "Attached.")
 
 
 @bp.get("/attachments/<int:attachment_id>")

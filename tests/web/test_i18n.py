@@ -10,7 +10,7 @@ from desk.web.catalogue import LABELS, ZH
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_MESSAGE = re.compile(r"""_\(\s*(?:"([^"]+)"|'([^']+)')""")
-VIEW_MESSAGE = re.compile(r"""(?:flash\(|run, )"([^"]+)"[,)]""")
+VIEW_MESSAGE = re.compile(r"""(?:flash\(|run,\s*)"([^"]+)"[,)]""")
 
 
 def template_messages() -> set[str]:
