@@ -392,7 +392,9 @@ _PATTERNS = [
      "故障 {id} 状态为{status:label}，不能参与合并"),
     (r"only a failed or unsent message can be sent again; this one is (?P<status>\w+)",
      "只有发送失败或未发送的短信可以重新发送；该短信状态为{status:label}"),
-    (r"your role may not (?P<action>.+)", "您的角色无权执行此操作（{action}）"),
+    (r"your role may not (?P<action>.+)", "您的角色无权执行此操作"),
+    (r"the notice is shorter than the contract's minimum of (?P<hours>[\d.,]+) hours: "
+     r"outages in this window count as the carrier's", "通知时间短于合同约定的 {hours} 小时：此窗口内的中断按运营商原因计"),
     (r"(?P<value>'.*') is not offered", "不提供 {value}"),
     (r"(?P<value>'.*') is taken", "{value} 已被占用"),
     (r"(?P<value>'.*') is not a phone number", "{value} 不是电话号码"),

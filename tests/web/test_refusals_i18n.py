@@ -119,5 +119,8 @@ def test_field_names_and_patterns_translate_through_the_catalogue(app):
         assert translate_error("paid_at: cannot be in the future") == "付款时间：不能晚于现在"
         assert translate_error("line 3: 'x' is not an ISO 8601 time (e.g. 2025-06-03T10:00 or 2025-06-03T02:00:00Z)") \
             == "第 3 行：'x' 不是 ISO 8601 时间（例如 2025-06-03T10:00 或 2025-06-03T02:00:00Z）"
+        assert translate_error("the notice is shorter than the contract's minimum of 48 hours: outages in this "
+                               "window count as the carrier's") == "通知时间短于合同约定的 48 小时：此窗口内的中断按运营商原因计"
+        assert translate_error("your role may not propose cause") == "您的角色无权执行此操作"
         # Unknown words are left as written, not half-translated with a Chinese colon.
         assert translate_error("something: entirely new") == "something: entirely new"
