@@ -361,6 +361,8 @@ _PATTERNS = [
     (r"describe it in (?P<a>[\d,]+) to (?P<b>[\d,]+) characters", "请描述证据（{a} 至 {b} 个字符）"),
     (r"must be a whole number from (?P<a>[\d,]+) to (?P<b>[\d,]+)", "须为 {a} 至 {b} 之间的整数"),
     (r"at most (?P<n>[\d,]+) days before the report", "最多早于报障时间 {n} 天"),
+    (r"more than a year before the contract's service began \((?P<day>[\d-]+)\)",
+     "早于合同服务开始日期（{day}）一年以上"),
     (r"before the contract's service began \((?P<day>[\d-]+)\)", "早于合同服务开始日期（{day}）"),
     (r"unit (?P<code>\S+) is not active", "单位 {code} 已停用"),
     (r"at most (?P<n>[\d,.]+) yuan", "最多 {n} 元"),

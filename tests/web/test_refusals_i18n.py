@@ -53,6 +53,7 @@ def tries(world) -> dict:
         "amount": ("carrier_manager", pay(amount="abc")),
         "amount zero": ("carrier_manager", pay(amount="0")),
         "paid later": ("carrier_manager", pay(paid_at=later)),
+        "paid long before": ("carrier_manager", pay(paid_at="2019-12-01T10:00")),
         "ticket number": ("reporter", lambda client: client.get("/incidents?q=abc")),
         "month": ("carrier_manager", lambda client: client.get("/contracts/XJGAT-POOL-2025?month=2026-13")),
         "attachment": ("reporter", lambda client: client.post(
@@ -73,6 +74,7 @@ ZH = {
     "amount": "金额：不是以元计的金额",
     "amount zero": "金额：须为以元计的正数金额",
     "paid later": "付款时间：不能晚于现在",
+    "paid long before": "付款时间：早于合同服务开始日期（2025-04-01）一年以上",
     "ticket number": "工单号：只能填数字，例如 000042",
     "month": "月份：'2026-13' 不是 YYYY-MM 格式",
     "attachment": "附件：evil.png：文件内容不是 image/png",
@@ -88,6 +90,7 @@ EN = {
     "amount": "amount: is not an amount in yuan",
     "amount zero": "amount: a positive sum in yuan",
     "paid later": "paid_at: cannot be in the future",
+    "paid long before": "paid_at: more than a year before the contract's service began (2025-04-01)",
     "ticket number": "ticket number: digits only, e.g. 000042",
     "month": "month: '2026-13' is not of the form YYYY-MM",
     "attachment": "attachments: evil.png: the content is not image/png",
