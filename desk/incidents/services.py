@@ -777,6 +777,14 @@ def termination_decisions(contract: Contract) -> list[TerminationDecision]:
         .order_by(TerminationDecision.decided_at)).scalars())
 
 
+def _refuse_after_exercised(contract: Contract) -> None:
+    """Exercising the right ends the contract (六.(六)): final, never followed by another decision.
+    "Not exercised" is not: the right persists while the strikes stand."""
+    if db.session.execute(select(TerminationDecision.id).where(
+            TerminationDecision.contract_id == contract.id, TerminationDecision.decision == "exercised")).first():
+        _refuse("the termination right has been exercised: that decision is final, and no later decision is recorded")
+
+
 def record_termination_decision(actor: Actor, contract: Contract, decision: str, note: str = "", *,
                                 now: datetime | None = None) -> TerminationDecision:
     """六.(六): the customer decides on its termination right; the desk never terminates by itself."""
@@ -789,15 +797,15 @@ def record_termination_decision(actor: Actor, contract: Contract, decision: str,
     from desk.reports.services import monthly_report
     from desk.timeparse import local
 
-    # Exercising the right ends the contract (六.(六)): final, never followed by another decision.
-    # "Not exercised" is not: the right persists while the strikes stand.
-    if db.session.execute(select(TerminationDecision.id).where(
-            TerminationDecision.contract_id == contract.id, TerminationDecision.decision == "exercised")).first():
-        _refuse("the termination right has been exercised: that decision is final, and no later decision is recorded")
+    _refuse_after_exercised(contract)
     totals = monthly_report(contract.code, f"{local(now, contract.timezone):%Y-%m}", now)["totals"]
     if not totals["termination_right"]:
         _refuse("there is no termination right to decide on: the strike threshold has not been reached")
     with transaction() as session:
+        # Again under the contract's row lock (SQLite: the write lock): of two managers deciding at
+        # once, the second sees the first's "exercised".
+        session.execute(select(Contract.id).where(Contract.id == contract.id).with_for_update())
+        _refuse_after_exercised(contract)
         row = TerminationDecision(contract_id=contract.id, strikes_at_decision=totals["strikes_to_date"],
                                   decision=decision, note=note or "", decided_by_id=actor.user_id, decided_at=now)
         session.add(row)

@@ -240,3 +240,30 @@ def test_exercised_is_final_not_exercised_is_not(world):
         assert exc.status == 409 and "final" in exc.message
     assert [d.decision for d in services.termination_decisions(contract)] == [
         "not_exercised", "not_exercised", "exercised"]
+
+
+def test_a_decision_taken_meanwhile_is_seen_under_the_lock(world, monkeypatch):
+    """Two managers deciding at once: the other one's "exercised" commits while this request computes
+    the report. The transaction checks again under the contract's lock and refuses (409)."""
+    import desk.reports.services as reports
+    from sqlalchemy.orm import Session
+
+    from desk.models import TerminationDecision
+
+    for _ in range(2):
+        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
+    contract, manager = world.incident.contract, world.actor("unit_manager")
+    computed = reports.monthly_report
+
+    def meanwhile(*args, **kwargs):
+        report = computed(*args, **kwargs)
+        with Session(db.engine) as other:  # the other manager's request, committed on its own connection
+            other.add(TerminationDecision(contract_id=contract.id, strikes_at_decision=3, decision="exercised",
+                                          note="", decided_by_id=manager.user_id, decided_at=utcnow()))
+            other.commit()
+        return report
+
+    monkeypatch.setattr(reports, "monthly_report", meanwhile)
+    exc = refused(InvalidTransition, services.record_termination_decision, manager, contract, "not_exercised")
+    assert exc.status == 409 and "final" in exc.message
+    assert [d.decision for d in services.termination_decisions(contract)] == ["exercised"]
