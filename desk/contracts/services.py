@@ -47,6 +47,18 @@ def phone_number(text) -> str | None:
     return number if PHONE.match(number) else None
 
 
+def sms_number(number: str) -> str | None:
+    """The number in E.164, as Twilio sends an SMS to it: +86… as given, 0086… and a mainland
+    mobile's eleven digits (1…) with +86; None for anything else (a landline takes no SMS)."""
+    if number.startswith("+"):
+        return number
+    if number.startswith("0086"):
+        return "+86" + number[4:]
+    if len(number) == 11 and number.startswith("1"):
+        return "+86" + number
+    return None
+
+
 def phone_variants(number: str) -> list[str]:
     """A caller's number as Twilio sends it (+8613912345678) and as a contract may list it."""
     n = normalise_phone(number or "")

@@ -400,6 +400,8 @@ _PATTERNS = [
     (r"(?P<value>'.*') is not offered", "不提供 {value}"),
     (r"(?P<value>'.*') is taken", "{value} 已被占用"),
     (r"(?P<value>'.*') is not a phone number", "{value} 不是电话号码"),
+    (r"(?P<value>'.*') takes no SMS: give a mobile number \(\+8613…, or its 11 digits\)",
+     "{value} 无法接收短信：请填写手机号（+8613… 或 11 位号码）"),
     (r"(?P<value>'.*') is the same number as (?P<other>.+)", "{value} 与 {other} 是同一号码"),
     (r"(?P<value>'.*') appears twice", "{value} 重复出现"),
     (r"no unit with code (?P<code>'.*')", "没有编号为 {code} 的单位"),

@@ -126,6 +126,8 @@ def user_rows() -> tuple[int, int, int]:
      "phone: 'notaphone' is not a phone number"),
     ({"role": "carrier_manager", "contracts": ["XJGAT-POOL-2025"], "phone": "13800000077; 13800000078"},
      "phone: '13800000077; 13800000078' is not a phone number"),
+    ({"role": "carrier_engineer", "contracts": ["XJGAT-POOL-2025"], "phone": "09912345678", "on_duty": True},
+     "phone: '09912345678' takes no SMS"),
     ({"role": "unit_manager", "unit": "QMGA", "contracts": ["XJGAT-POOL-2025"]},
      "contract: unit QMGA is served by QMGA-JWT-2025 alone, not XJGAT-POOL-2025"),
     ({"role": "unit_reporter", "unit": "XJGAT-KS", "contracts": ["XJGAT-POOL-2025", "QMGA-JWT-2025"]},
@@ -160,3 +162,8 @@ def test_a_unit_user_gets_the_units_contract_and_a_phone_is_kept_without_spaces(
     user = create_user(Actor.system("test"), username="ks.manager", password=PASSWORD, role="unit_manager",
                        unit_code="XJGAT-KS", phone=" +86 138-0000-0077 ")
     assert [c.code for c in user.contracts] == ["XJGAT-POOL-2025"] and user.phone == "+8613800000077"
+    # Twilio sends to E.164: the other ways a mainland mobile is written are kept as +86….
+    for written in ("13800000078", "0086 138 0000 0078"):
+        other = create_user(Actor.system("test"), username=f"eng.{len(written)}", password=PASSWORD,
+                            role="carrier_engineer", contract_codes=["XJGAT-POOL-2025"], phone=written)
+        assert other.phone == "+8613800000078"

@@ -120,6 +120,8 @@ def test_field_names_and_patterns_translate_through_the_catalogue(app):
     with app.test_request_context():
         assert translate_error("affected_cards: must be a whole number from 1 to 60") == "受影响卡数：须为 1 至 60 之间的整数"
         assert translate_error("paid_at: cannot be in the future") == "付款时间：不能晚于现在"
+        assert translate_error("phone: '09912345678' takes no SMS: give a mobile number (+8613…, or its 11 digits)") \
+            == "手机号：'09912345678' 无法接收短信：请填写手机号（+8613… 或 11 位号码）"
         assert translate_error("line 3: 'x' is not an ISO 8601 time (e.g. 2025-06-03T10:00 or 2025-06-03T02:00:00Z)") \
             == "第 3 行：'x' 不是 ISO 8601 时间（例如 2025-06-03T10:00 或 2025-06-03T02:00:00Z）"
         assert translate_error("the notice is shorter than the contract's minimum of 48 hours: outages in this "
