@@ -11,7 +11,7 @@ from desk.extensions import db
 from desk.incidents import services
 from desk.incidents.queries import dashboard, visible_contracts
 from desk.web import forms
-from desk.web.helpers import actor, allowed, check_form, instant, money, page, refusal_page, user
+from desk.web.helpers import actor, allowed, check_form, instant, money, page, page_forms, refusal_page, user
 
 bp = Blueprint("dashboard", __name__)
 CONFIRM_EXERCISE = ("tick the confirmation to exercise the termination right: "
@@ -42,13 +42,9 @@ PAGE_FORMS = {"record_payment": forms.PaymentForm, "maintenance_notice": forms.M
 
 def _render(contract, status: int = 200, error: DeskError | None = None, month: str | None = None,
             action: str | None = None, posted=None):
-    """The dashboard; after a refusal, the refused form keeps what was typed (the others start
-    empty: formdata=None, or they would read the same POST)."""
+    """The dashboard; after a refusal, the refused form keeps what was typed."""
     view = dashboard(contract, month or request.args.get("month") or None)
-    page_forms = {name: cls(formdata=None) for name, cls in PAGE_FORMS.items()}
-    if action in page_forms and posted is not None:
-        page_forms[action] = posted
-    return page("dashboard.html", status, d=view, error=error, forms=page_forms)
+    return page("dashboard.html", status, d=view, error=error, forms=page_forms(PAGE_FORMS, action, posted))
 
 
 @bp.get("/contracts/<code>")

@@ -56,6 +56,15 @@ def check_form(form, message: str = "the form has errors") -> None:
         raise ValidationFailed(message, errors=errors or ["the form was empty"])
 
 
+def page_forms(classes: dict, action: str | None = None, posted=None) -> dict:
+    """A page's forms by the action they post to, empty; after a refusal, the refused one as it was
+    filled in. The others get formdata=None, or a FlaskForm would read the same POST."""
+    forms = {name: cls(formdata=None) for name, cls in classes.items()}
+    if action in forms and posted is not None:
+        forms[action] = posted
+    return forms
+
+
 def instant(text: str | None, name: str, zone: str | None = None) -> datetime | None:
     """A local time typed in a form (2025-06-03T10:00) as an aware UTC instant; empty is None."""
     if not text or not text.strip():

@@ -16,7 +16,7 @@ from desk.incidents import services
 from desk.incidents.queries import incident_page
 from desk.models import Attachment, Unit
 from desk.web import forms
-from desk.web.helpers import actor, check_form, instant, page, refusal_page, user
+from desk.web.helpers import actor, check_form, instant, page, page_forms, refusal_page, user
 
 bp = Blueprint("incidents", __name__)
 
@@ -74,14 +74,10 @@ PAGE_FORMS = {"restore": forms.RestoreForm, "set_started": forms.StartedForm, "p
 
 
 def _render(incident, status: int = 200, error: DeskError | None = None, action: str | None = None, posted=None):
-    """The page; after a refusal, the refused form keeps what was typed (the others start empty:
-    formdata=None, or they would read the same POST)."""
+    """The page; after a refusal, the refused form keeps what was typed."""
     filed = request.args.get("filed", type=int)
     view = incident_page(user(), incident, filed_ticket_id=filed)
-    page_forms = {name: cls(formdata=None) for name, cls in PAGE_FORMS.items()}
-    if action in page_forms and posted is not None:
-        page_forms[action] = posted
-    return page("incident.html", status, v=view, error=error, forms=page_forms)
+    return page("incident.html", status, v=view, error=error, forms=page_forms(PAGE_FORMS, action, posted))
 
 
 @bp.get("/incidents/<int:incident_id>")
