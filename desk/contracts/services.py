@@ -13,7 +13,7 @@ from desk.db import transaction
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
 from desk.models import Contract, ContractClause, Unit, UnitPhone
-from desk.sla.terms import TermsError, terms_from_mapping, text_problem
+from desk.sla.terms import UNIT_TEXT_MAX, TermsError, terms_from_mapping, text_problem
 
 PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 UNIT_KEYS = {"code", "name", "phones"}
@@ -103,13 +103,14 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
         for key in set(unit) - UNIT_KEYS:
             errors.append(f"{where}: unknown key {key!r}")
         code, name = unit.get("code"), unit.get("name")
-        if problem := "required" if code is None else text_problem(code, key_like=True):
+        code_problem = text_problem(code, key_like=True, max_len=UNIT_TEXT_MAX["code"])
+        if problem := "required" if code is None else code_problem:
             errors.append(f"{where}.code: {problem}")
         elif code in seen_codes:
             errors.append(f"{where}.code: {code!r} appears twice")
         else:
             seen_codes.add(code)
-        if problem := "required" if name is None else text_problem(name):
+        if problem := "required" if name is None else text_problem(name, max_len=UNIT_TEXT_MAX["name"]):
             errors.append(f"{where}.name: {problem}")
         phones = unit.get("phones", [])
         if not isinstance(phones, list):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from desk.extensions import db
 from desk.models.types import Money, UTCDateTime, utcnow
-from desk.sla.terms import ContractTerms, terms_from_mapping
+from desk.sla.terms import TEXT_MAX, UNIT_TEXT_MAX, ContractTerms, terms_from_mapping
 
 
 # Parsed terms by the contract's content (its mapping's repr): a key that equal contents alone share,
@@ -39,10 +39,10 @@ class Contract(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    title: Mapped[str] = mapped_column(String(300))
-    customer: Mapped[str] = mapped_column(String(200))
-    carrier: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(TEXT_MAX["code"]), unique=True)
+    title: Mapped[str] = mapped_column(String(TEXT_MAX["title"]))
+    customer: Mapped[str] = mapped_column(String(TEXT_MAX["customer"]))
+    carrier: Mapped[str] = mapped_column(String(TEXT_MAX["carrier"]))
     timezone: Mapped[str] = mapped_column(String(64))
     service_start: Mapped[date]
     service_end: Mapped[date]
@@ -115,8 +115,8 @@ class Unit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
     # Globally unique: the SMS intake names a unit by its code alone.
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(UNIT_TEXT_MAX["code"]), unique=True)
+    name: Mapped[str] = mapped_column(String(UNIT_TEXT_MAX["name"]))
     # Hashed PIN for hotline callers from an unregistered number; empty = no PIN set.
     pin_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True)

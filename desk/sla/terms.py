@@ -81,6 +81,11 @@ TOP_KEYS = {"code", "title", "customer", "carrier", "timezone", "service_start",
 REQUIRED = ("code", "title", "customer", "carrier", "timezone", "service_start", "service_end",
             "total_amount", "cards")
 TEXT_KEYS = ("code", "title", "customer", "carrier")
+# The longest text each key may hold, in characters: the columns are made from these (desk.models),
+# so a longer title is refused by name at load instead of failing the load on PostgreSQL (SQLite
+# would have stored it whole).
+TEXT_MAX = {"code": 64, "title": 300, "customer": 200, "carrier": 200}
+UNIT_TEXT_MAX = {"code": 64, "name": 200}
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ def _decimal(value) -> Decimal | None:
     return result if result.is_finite() else None
 
 
-def text_problem(value, *, key_like: bool = False) -> str | None:
+def text_problem(value, *, key_like: bool = False, max_len: int | None = None) -> str | None:
     """What is wrong with a required text, if anything. A code (key_like) is also refused with
     spaces around it: " QMGA" would be a second unit or contract beside QMGA, that no caller keys
     and no SMS names; a blank one was even loaded as a contract."""
@@ -137,6 +142,8 @@ def text_problem(value, *, key_like: bool = False) -> str | None:
         return "must be text"
     if not value.strip():
         return "blank"
+    if max_len is not None and len(value) > max_len:
+        return f"{len(value)} characters, at most {max_len}"
     if key_like and value != value.strip():
         return "spaces before or after"
     return None
@@ -186,7 +193,8 @@ def terms_from_mapping(data: Mapping) -> ContractTerms:
     for key in REQUIRED:
         if data.get(key) is None or (key not in TEXT_KEYS and data[key] == ""):
             errors.append(f"{key}: required")
-        elif key in TEXT_KEYS and (problem := text_problem(data[key], key_like=key == "code")):
+        elif key in TEXT_KEYS and (
+                problem := text_problem(data[key], key_like=key == "code", max_len=TEXT_MAX[key])):
             errors.append(f"{key}: {problem}")
     for key in set(data) - TOP_KEYS:
         errors.append(f"{key}: unknown key")

@@ -356,6 +356,7 @@ ZH = {
 _PATTERNS = [
     (r"(?P<a>[\d,]+) to (?P<b>[\d,]+) characters", "{a} 至 {b} 个字符"),
     (r"at most (?P<n>[\d,]+) characters", "最多 {n} 个字符"),
+    (r"(?P<len>[\d,]+) characters, at most (?P<n>[\d,]+)", "{len} 个字符，最多 {n} 个"),
     (r"at least (?P<n>[\d,]+) characters", "至少 {n} 个字符"),
     (r"say why, in (?P<a>[\d,]+) to (?P<b>[\d,]+) characters", "请说明理由（{a} 至 {b} 个字符）"),
     (r"describe it in (?P<a>[\d,]+) to (?P<b>[\d,]+) characters", "请描述证据（{a} 至 {b} 个字符）"),

@@ -245,6 +245,16 @@ def test_a_blank_or_padded_unit_code_is_refused(runner, admin_client, tmp_path, 
     assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace('code = "T1"', f'code = "{code}"'), named)
 
 
+@pytest.mark.parametrize("change, named", [
+    (('title = "测试合同"', 'title = "' + "专" * 301 + '"'), "title: 301 characters, at most 300"),
+    (('name = "测试单位"', 'name = "' + "所" * 201 + '"'), "units[1].name: 201 characters, at most 200"),
+])
+def test_text_longer_than_its_column_is_refused(runner, admin_client, tmp_path, change, named):
+    """A title of 301 characters loaded on SQLite and failed the whole load on PostgreSQL with the
+    database's error; both now refuse it by name before writing."""
+    assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace(*change), named)
+
+
 def register_qmga_phone(tmp_path, phone: str) -> None:
     """The seed QMGA file, loaded again with phone as its unit's one number."""
     path = tmp_path / "qmga.toml"

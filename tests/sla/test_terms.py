@@ -74,6 +74,8 @@ def test_every_clause_parameter_is_bounded(name, key, largest, beyond):
     ({"code": " XJGAT-POOL-2025"}, "code: spaces before or after"),
     ({"title": " "}, "title: blank"),
     ({"customer": 7}, "customer: must be text"),
+    ({"title": "专" * 301}, "title: 301 characters, at most 300"),
+    ({"code": "X" * 65}, "code: 65 characters, at most 64"),
 ])
 def test_blank_or_padded_text_is_named(change, message):
     """A blank code passed the check for a missing one, and then loading met the units of another

@@ -126,6 +126,7 @@ def test_field_names_and_patterns_translate_through_the_catalogue(app):
             == "第 3 行：'x' 不是 ISO 8601 时间（例如 2025-06-03T10:00 或 2025-06-03T02:00:00Z）"
         assert translate_error("the notice is shorter than the contract's minimum of 48 hours: outages in this "
                                "window count as the carrier's") == "通知时间短于合同约定的 48 小时：此窗口内的中断按运营商原因计"
+        assert translate_error("units[1].name: 201 characters, at most 200") == "units[1].name：201 个字符，最多 200 个"
         assert translate_error("your role may not propose cause") == "您的角色无权执行此操作"
         # Unknown words are left as written, not half-translated with a Chinese colon.
         assert translate_error("something: entirely new") == "something: entirely new"
