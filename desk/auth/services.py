@@ -150,13 +150,6 @@ def token_contract_ids(token: ApiToken) -> set[int]:
         select(api_token_contract.c.contract_id).where(api_token_contract.c.token_id == token.id)).scalars())
 
 
-def visible_contract_ids(user: User) -> set[int] | None:
-    """Contracts a user may see; None means all (admin)."""
-    if user.role == "admin":
-        return None
-    return {c.id for c in user.contracts}
-
-
 # The login rate limit. Attempts live in the database, so every worker counts the same rows.
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5

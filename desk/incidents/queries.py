@@ -331,10 +331,6 @@ class Dashboard:
     clock_recent: list[ClockRow] = field(default_factory=list)
 
 
-def current_month(tz: str, now: datetime | None = None) -> str:
-    return f"{local(now or utcnow(), tz):%Y-%m}"
-
-
 def default_month(contract: Contract, now: datetime) -> str:
     """This month, or the nearest month of the service period when now lies outside it."""
     today = local(now, contract.timezone).date()

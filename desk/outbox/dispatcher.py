@@ -59,10 +59,6 @@ class _Claim:
     claimed_at: datetime
 
 
-class _Retry(Exception):
-    """A failure that may pass: the message is tried again later."""
-
-
 def twilio_client():
     """The real client from configuration, or None without credentials."""
     config = current_app.config
