@@ -42,9 +42,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "Asia/Shanghai")
-    DESK_CONTRACTS_DIR = os.environ.get("DESK_CONTRACTS_DIR", str(ROOT / "config" / "contracts"))
     DESK_DEMO = _bool("DESK_DEMO")
-    BABEL_DEFAULT_LOCALE = os.environ.get("DESK_LOCALE", "zh_Hans_CN")
     BABEL_DEFAULT_TIMEZONE = DESK_TIMEZONE
     # SQLite: how long a writer waits for another one before the request fails with a 503.
     DESK_SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("DESK_SQLITE_BUSY_TIMEOUT_MS", "30000"))
