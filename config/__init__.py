@@ -37,8 +37,11 @@ def _numbers(name: str, default: str, kind=int) -> tuple:
     return values
 
 
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "Asia/Shanghai")

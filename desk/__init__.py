@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from config import ROOT, config_for
+from config import DEVELOPMENT_SECRET_KEY, ROOT, config_for
 # desk.db is a submodule; importing it rebinds the package attribute `db`, so no global of that name here.
 from desk import extensions
 
@@ -39,6 +39,9 @@ def create_app(config: dict | str | None = None) -> Flask:
     app.config.from_object(config_for(config if isinstance(config, str) else None))
     if isinstance(config, dict):
         app.config.update(config)
+    if not (app.debug or app.testing) and app.config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
+        # The development key is public: with it anyone could sign a session cookie as any user.
+        raise RuntimeError("SECRET_KEY is not set: production needs its own secret key")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("DESK_PROXY_HOPS"):
         hops = app.config["DESK_PROXY_HOPS"]

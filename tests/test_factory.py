@@ -11,3 +11,17 @@ def test_what_the_process_is_built_of_is_frozen_once(app, database_url):
     assert frozen > 0
     create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
     assert gc.get_freeze_count() == frozen
+
+
+def test_production_refuses_to_start_without_its_own_secret_key(database_url, monkeypatch):
+    """The development key is in the source: a production desk signing sessions with it would take
+    a forged cookie for any user, admin included."""
+    import pytest
+
+    from desk import create_app
+
+    monkeypatch.setenv("DESK_ENV", "production")
+    for key in ("dev-only-change-me", ""):  # the default in config/, and an empty SECRET_KEY=
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": key})
+    assert not create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "a-real-secret"}).debug
