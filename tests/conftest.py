@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import shutil as _shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ REQUIRE_TOOLS = os.environ.get("DESK_REQUIRE_TOOLS") == "1"
 
 def require_tool(name: str) -> str:
     """The path of an external tool; skip (or, in CI, fail) with the reason when it is missing."""
-    path = _shutil.which(name)
+    path = shutil.which(name)
     if path is None:
         message = f"{name} is not installed (apt-get install it; .ci/run does)"
         if REQUIRE_TOOLS:

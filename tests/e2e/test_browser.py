@@ -49,7 +49,7 @@ def server(app, database_url, tmp_path):
     create_user(system, username="zhao.manager", password=PASSWORD, role="unit_manager",
                 display_name="赵处长", unit_code="XJGAT", contract_codes=[CONTRACT])
     served = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": True,
-                         "SECRET_KEY": "e2e-secret", "DESK_DEMO": False, "DESK_RUN_SCHEDULER": False})
+                         "SECRET_KEY": "e2e-secret", "DESK_DEMO": False, "DESK_EMBEDDED_SCHEDULER": False})
     http = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()

@@ -1,12 +1,10 @@
-"""Reports built by hand in the shape of spec §5, and the guard for external tools.
+"""Reports built by hand in the shape of spec §5.
 
 qmga_june: the worked example of spec §4 (day waivers 06-03, 06-05, 06-06, 06-12; 1,689.50; 13.48 h), final.
 xjgat_july: strike #3 (provisional, cause undetermined) gives the termination right of 六.(六).
 """
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,17 +14,6 @@ import pytest
 from desk.reports.meta import Payment, ReportMeta
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def require_tool(name: str) -> str:
-    """The path of an external tool; skip with the reason when missing, fail if DESK_REQUIRE_TOOLS=1."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (apt-get install -y poppler-utils)"
-        if os.environ.get("DESK_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{message}; DESK_REQUIRE_TOOLS=1 forbids skipping")
-        pytest.skip(message)
-    return path
 
 
 def utc(text: str) -> datetime:

@@ -6,8 +6,9 @@ from dataclasses import replace
 from desk.reports.hashing import report_hash
 from desk.reports.labels import TOTALS, money, words
 from desk.reports.pdf_report import render_pdf
+from tests.conftest import require_tool
 
-from .conftest import ARTIFACTS, require_tool
+from .conftest import ARTIFACTS
 
 
 def pdf_text(data: bytes, tmp_path) -> list[str]:
