@@ -78,11 +78,17 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
     """Read and validate one file; returns the mapping and its text, or raises with every problem."""
     try:
         text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise ValidationFailed(f"{path.name}: not UTF-8 text")
+    return parse_contract_text(text, path.name)
+
+
+def parse_contract_text(text: str, name: str) -> tuple[dict, str]:
+    """Validate one contract's TOML (`name` labels the problems); returns the mapping and the text."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationFailed(f"{path.name}: not valid TOML: {exc}")
+        raise ValidationFailed(f"{name}: not valid TOML: {exc}")
     errors: list[str] = []
     try:
         terms_from_mapping(data)
@@ -127,7 +133,7 @@ def parse_contract_file(path: Path) -> tuple[dict, str]:
                 for form in forms:
                     seen_phones.setdefault(form, f"{p!r} in {where}.phones")
     if errors:
-        raise ValidationFailed(f"{path.name}: contract rejected", errors=[f"{path.name}: {e}" for e in errors])
+        raise ValidationFailed(f"{name}: contract rejected", errors=[f"{name}: {e}" for e in errors])
     return data, text
 
 
@@ -148,6 +154,16 @@ def load_contracts(paths: list[str | Path], actor: Actor) -> list[Contract]:
         raise ValidationFailed("contracts rejected, nothing loaded", errors=errors)
     with transaction():
         return [_upsert(data, text, actor) for data, text in parsed]
+
+
+def load_contract_text(text: str, actor: Actor) -> Contract:
+    """One contract from the text an admin pasted or edited, through the same checks as a file."""
+    try:
+        data, text = parse_contract_text(text, "contract.toml")
+    except ValidationFailed as exc:
+        raise ValidationFailed("contracts rejected, nothing loaded", errors=exc.errors) from None
+    with transaction():
+        return _upsert(data, text, actor)
 
 
 def _upsert(data: dict, text: str, actor: Actor) -> Contract:

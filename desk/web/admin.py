@@ -1,14 +1,11 @@
 """Administration: users, contracts and their units (loaded and edited as TOML), API tokens."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from desk.auth import services as auth
-from desk.contracts.services import all_contracts, get_contract, load_contracts
+from desk.contracts.services import all_contracts, get_contract, load_contract_text
 from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.models import ApiToken, Unit, User
@@ -86,14 +83,6 @@ def reset_password(user_id: int):
     return redirect(url_for("admin.index"), 303)
 
 
-def load_contract_text(text: str):
-    """Load one contract from the text an admin pasted or edited, through the same checks as files."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "contract.toml"
-        path.write_text(text, encoding="utf-8")
-        return load_contracts([path], actor())[0]
-
-
 @bp.get("/contracts")
 @allowed("admin")
 def contracts():
@@ -106,7 +95,7 @@ def load_contract():
     form = forms.ContractTomlForm()
     try:
         check_form(form, "the contract was not loaded")
-        contract = load_contract_text(form.toml.data)
+        contract = load_contract_text(form.toml.data, actor())
     except DeskError as exc:
         db.session.rollback()
         return page("admin/contracts.html", exc.status, contracts=all_contracts(), form=form, error=exc)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from desk.audit.services import Actor
 from desk.auth.services import create_user
-from desk.contracts.services import load_contracts
+from desk.contracts.services import load_contract_text, load_contracts
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.models import AuditEntry, Contract, ContractClause, Unit, UnitPhone
@@ -174,6 +174,24 @@ def test_the_stored_toml_is_read_only_when_asked_for(contracts):
 def row_counts() -> dict[str, int]:
     return {model.__name__: db.session.execute(select(func.count()).select_from(model)).scalar_one()
             for model in (Contract, ContractClause, Unit, UnitPhone, AuditEntry)}
+
+
+def test_contract_text_loads_through_the_service_as_a_file_does(app, tmp_path):
+    """The admin's pasted TOML goes through the same checks as a file, with no file written."""
+    contract = load_contract_text(OTHER, ACTOR)
+    assert (contract.code, contract.cards, [u.code for u in contract.units]) == ("TEST-2H", 10, ["T1"])
+    assert db.session.execute(select(AuditEntry.action).where(AuditEntry.entity == "contract")).scalars().all() \
+        == ["contract.created"]
+    before = row_counts()
+    bad = OTHER.replace("cards = 10", "cards = 0")
+    with pytest.raises(ValidationFailed) as from_text:
+        load_contract_text(bad, ACTOR)
+    (tmp_path / "contract.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as from_file:
+        load_contracts([tmp_path / "contract.toml"], ACTOR)
+    assert (from_text.value.message, from_text.value.errors) == (from_file.value.message, from_file.value.errors)
+    db.session.rollback()
+    assert row_counts() == before
 
 
 @pytest.fixture
