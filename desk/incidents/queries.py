@@ -16,6 +16,7 @@ from desk.extensions import db
 from desk.incidents.services import repair_deadline
 from desk.models import STATUSES, AuditEntry, Contract, Incident, Ticket, Unit, User, utcnow
 from desk.models.incidents import OPEN_STATUSES
+from desk.sla.timeutil import month_bounds
 from desk.timeparse import local
 
 LIST_LIMIT = 200
@@ -34,11 +35,7 @@ def month_range(month: str, tz: str) -> tuple[datetime, datetime]:
     """A local calendar month as UTC instants [start, end)."""
     from desk.reports.services import parse_month
 
-    year, mon = parse_month(month)
-    zone = ZoneInfo(tz)
-    start = datetime(year, mon, 1, tzinfo=zone)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
-    return start, end
+    return month_bounds(*parse_month(month), ZoneInfo(tz))
 
 
 def visible_contracts(user: User) -> list[Contract]:
