@@ -107,4 +107,8 @@ CONFIGS = {
 
 
 def config_for(name: str | None = None) -> type[Config]:
-    return CONFIGS[name or os.environ.get("DESK_ENV", "development")]
+    name = name or os.environ.get("DESK_ENV", "development")
+    if name not in CONFIGS:
+        # Like the other settings' checks: the variable and what it takes, not a bare KeyError.
+        raise ValueError(f"DESK_ENV: {name!r} is not one of {', '.join(CONFIGS)}")
+    return CONFIGS[name]

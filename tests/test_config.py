@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import re
 
+import pytest
+
 from tests.conftest import ROOT
 
 CONFIG = ROOT / "config" / "__init__.py"
@@ -47,3 +49,13 @@ def test_every_desk_setting_is_used_by_the_desk():
     settings = [n for n in vars(Config) if n.startswith(("DESK_", "TWILIO_", "HOTLINE_"))]
     assert "DESK_BURST_MINUTES" in settings
     assert [n for n in settings if f'"{n}"' not in code] == []
+
+
+def test_an_unknown_desk_env_is_named_with_the_choices(monkeypatch):
+    from config import config_for
+
+    monkeypatch.setenv("DESK_ENV", "prod")
+    with pytest.raises(ValueError, match="DESK_ENV: 'prod' is not one of development, testing, production"):
+        config_for()
+    monkeypatch.setenv("DESK_ENV", "production")
+    assert config_for().__name__ == "ProductionConfig"
