@@ -43,7 +43,7 @@ DEFAULT_DAY_WAIVER_WARNING = Decimal("2.5")  # hours of continuous interruption 
 DEFAULT_PERIOD_WAIVER_WARNING = Decimal(60)  # hours of cumulative outage in the month (R5 at 72 h)
 # An event already this far past due when the desk first learns of it (an import of last year's
 # incidents, a restoration entered days late) is recorded for the record but not announced.
-DEFAULT_NOTIFY_WITHIN = timedelta(hours=24)
+NOTIFY_WITHIN = timedelta(hours=24)
 
 OUTAGE_KINDS = ("day_waiver_warning", "day_waiver_reached", "period_waiver_warning", "period_waiver_reached")
 
@@ -122,7 +122,6 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
                *, new: bool = False) -> None:
     session = db.session
     now = utcnow()
-    notify_within = _config("DESK_CLOCK_NOTIFY_WITHIN", DEFAULT_NOTIFY_WITHIN)
     existing = {e.key: e for e in pending}
     for key, event in existing.items():
         if key not in wanted:
@@ -137,7 +136,7 @@ def _reconcile(pending: list[ClockEvent], wanted: Wanted, contract_id: int, inci
     rows = []
     for key in missing:
         kind, due_at, payload = wanted[key]
-        notify = now - due_at <= notify_within
+        notify = now - due_at <= NOTIFY_WITHIN
         event = settled.get(key)
         if event is None:
             rows.append({"key": key, "contract_id": contract_id, "incident_id": incident_id, "kind": kind,

@@ -181,7 +181,7 @@ class Writes:
 def _send(event: ClockEvent, people: list, text: str, batch: Batch, writes: Writes) -> None:
     """To each person once (a User or a batch's row: an id and a phone)."""
     if not (event.payload or {}).get("notify", True):
-        return  # learned long after it was due: recorded, not announced (see events.DEFAULT_NOTIFY_WITHIN)
+        return  # learned long after it was due: recorded, not announced (see events.NOTIFY_WITHIN)
     seen = set()
     for person in people:
         if person.id not in seen:
