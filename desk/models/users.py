@@ -1,6 +1,8 @@
 """People who use the desk, their roles and contract scope, and API tokens."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -58,6 +60,17 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
         return self.active
+
+    def _password_mark(self) -> str:
+        return hashlib.sha256(self.password_hash.encode("utf-8")).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """What the session cookie keeps (Flask-Login's alternative token): the id and a mark of the
+        password hash, so a password reset ends every session signed in with the old password."""
+        return f"{self.id}:{self._password_mark()}"
+
+    def session_is_current(self, mark: str) -> bool:
+        return hmac.compare_digest(mark, self._password_mark())
 
     @property
     def is_customer(self) -> bool:

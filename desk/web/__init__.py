@@ -58,10 +58,14 @@ def init_web(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def _load_user(user_id: str):
+    def _load_user(session_id: str):
+        # User.get_id: "<id>:<mark of the password>"; a session of an earlier password loads nobody.
+        user_id, _, mark = session_id.partition(":")
+        if not user_id.isdigit():
+            return None
         # A reporter's unit and its contract come with it: the fault form and most pages read them.
-        return db.session.get(User, int(user_id), options=[joinedload(User.unit).joinedload(Unit.contract)]) \
-            if user_id.isdigit() else None
+        person = db.session.get(User, int(user_id), options=[joinedload(User.unit).joinedload(Unit.contract)])
+        return person if person is not None and person.session_is_current(mark) else None
 
     for module in (auth, incidents, lists, dashboard, admin):
         app.register_blueprint(module.bp)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import login_user
 from sqlalchemy import select
 
 from desk.auth import services as auth
@@ -10,7 +11,7 @@ from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.models import ApiToken, Unit, User
 from desk.web import forms
-from desk.web.helpers import actor, allowed, check_form, page, refusal_page
+from desk.web.helpers import actor, allowed, check_form, page, refusal_page, user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -76,6 +77,8 @@ def reset_password(user_id: int):
     try:
         check_form(form)
         auth.reset_password(actor(), user_id, form.password.data)
+        if user_id == user().id:
+            login_user(user())  # a reset ends the old password's sessions; the admin's own goes on
     except DeskError as exc:
         db.session.rollback()
         return _users_page(exc.status, exc)

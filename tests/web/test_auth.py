@@ -77,6 +77,25 @@ def test_deactivated_user_cannot_sign_in_and_loses_the_session(app, world, signi
     assert app.test_client().post("/login", data={"username": "reporter", "password": PASSWORD}).status_code == 401
 
 
+def test_a_password_reset_ends_the_sessions_of_the_old_password(app, world, signin):
+    """An admin resets the password of an account that leaked: whoever holds a session of it is out."""
+    from desk.audit.services import Actor
+    from desk.auth.services import reset_password
+
+    stolen, other = signin("reporter"), signin("engineer")
+    assert stolen.get("/incidents").status_code == 200
+    reset_password(Actor.of_user(world.users["admin"]), world.users["reporter"].id, "new-password-42")
+    response = stolen.get("/incidents")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert other.get("/incidents").status_code == 200  # other users' sessions are untouched
+    assert signin("reporter", "new-password-42").get("/incidents").status_code == 200
+    # An admin who resets their own password on the admin page stays signed in.
+    admin = signin("admin")
+    assert admin.post(f"/admin/users/{world.users['admin'].id}/password",
+                      data={"password": "admin-new-pass-1"}).status_code == 303
+    assert admin.get("/admin/").status_code == 200
+
+
 def test_next_never_leaves_the_site(app, world):
     client = app.test_client()
     response = client.post("/login?next=https://evil.example/x", data={"username": "reporter", "password": PASSWORD})
