@@ -156,7 +156,13 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
         yield
         return
     # Opened per transaction: a descriptor inherited across fork() would share one lock.
-    fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        # The database's folder is gone (an unmounted volume): said as SQLite says it, so the request
+        # answers 503 like any other that finds the database unavailable.
+        raise OperationalError("BEGIN IMMEDIATE", {},
+                               sqlite3.OperationalError(f"unable to open database file: {exc}")) from exc
     try:
         _take_turn(fd, current_app.config.get("DESK_SQLITE_BUSY_TIMEOUT_MS", 30000) / 1000)
         yield

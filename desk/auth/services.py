@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
@@ -160,32 +161,68 @@ class TooManyAttempts(DeskError):
     status = 429
 
 
-def _failures_since(column, value: str, since: datetime) -> int:
+# Sign-ins still being checked count against the limit until their outcome is known: an attempt
+# that the earlier ones would put over it waits for them (a failure counts, a success does not),
+# this long at most, then is refused.
+PENDING_WAIT_SECONDS = 10.0
+PENDING_POLL_SECONDS = 0.05
+
+
+def _attempts_before(column, value: str, since: datetime, attempt_id: int) -> tuple[int, int]:
+    """(failed, still being checked) attempts in the window: every failure, and the checks begun
+    before this attempt (so of attempts sent at once the first go ahead, and none waits on a later one)."""
     last_success = db.session.execute(
         select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded.is_(True))
     ).scalar()
     if last_success is not None and last_success > since:
         since = last_success  # a successful sign-in clears earlier failures
-    return db.session.execute(
-        select(func.count()).select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
-    ).scalar_one()
+    failed, pending = db.session.execute(
+        select(func.count().filter(LoginAttempt.succeeded.is_(False)),
+               func.count().filter(LoginAttempt.succeeded.is_(None), LoginAttempt.id < attempt_id))
+        .where(column == value, LoginAttempt.at > since, LoginAttempt.id != attempt_id)
+    ).one()
+    return failed, pending
+
+
+def _refused_by_limit(username: str, remote_addr: str, since: datetime, attempt_id: int) -> bool:
+    limits = [(LoginAttempt.username, username, MAX_FAILURES_PER_USER)]
+    if remote_addr:
+        limits.append((LoginAttempt.remote_addr, remote_addr, MAX_FAILURES_PER_ADDR))
+    give_up = time.monotonic() + PENDING_WAIT_SECONDS
+    while True:
+        counts = [(_attempts_before(column, value, since, attempt_id), limit) for column, value, limit in limits]
+        if any(failed >= limit for (failed, _), limit in counts):
+            return True
+        if all(failed + pending < limit for (failed, pending), limit in counts):
+            return False
+        if time.monotonic() > give_up:
+            return True
+        db.session.rollback()  # end the read, so that the next one sees the outcomes committed meanwhile
+        time.sleep(PENDING_POLL_SECONDS)
 
 
 def login(username: str, password: str, remote_addr: str = "", *, now: datetime | None = None) -> User:
-    """Check a sign-in, record the attempt, and refuse while too many recent ones failed."""
+    """Check a sign-in, record the attempt, and refuse while too many recent ones failed.
+
+    The attempt is written before it is counted and its password checked, so that guesses sent at
+    once to several workers see each other: no more passwords are checked than the limit allows."""
     now = now or utcnow()
     username = (username or "").strip()[:80]
     remote_addr = (remote_addr or "")[:64]
-    since = now - LOGIN_WINDOW
-    if (_failures_since(LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
-            or (remote_addr and _failures_since(LoginAttempt.remote_addr, remote_addr, since)
-                >= MAX_FAILURES_PER_ADDR)):
+    with transaction() as session:
+        attempt = LoginAttempt(username=username, remote_addr=remote_addr, at=now, succeeded=None)
+        session.add(attempt)
+    attempt_id = attempt.id
+    if _refused_by_limit(username, remote_addr, now - LOGIN_WINDOW, attempt_id):
+        with transaction() as session:
+            # A refused attempt is no failure: the limit runs out LOGIN_WINDOW after the last one checked.
+            session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
         raise TooManyAttempts(
             f"too many failed sign-ins; try again in {int(LOGIN_WINDOW.total_seconds() // 60)} minutes")
     user = authenticate(username, password)
     with transaction() as session:
-        session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=now, succeeded=user is not None))
+        session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id)
+                        .values(succeeded=user is not None))
     if user is None:
         raise ValidationFailed("wrong username or password")
     return user

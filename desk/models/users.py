@@ -107,7 +107,7 @@ class LoginAttempt(db.Model):
     username: Mapped[str] = mapped_column(String(80))
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    succeeded: Mapped[bool] = mapped_column(default=False)
+    succeeded: Mapped[bool | None] = mapped_column()  # None while the password is being checked
 
 
 Index("ix_login_attempt_username_at", LoginAttempt.username, LoginAttempt.at)

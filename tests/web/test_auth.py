@@ -55,6 +55,51 @@ def test_rate_limit_counts_attempts_in_the_database(app, world):
     assert failures == MAX_FAILURES_PER_USER
 
 
+def _at_once(app, sign_ins: list[tuple[str, str]]) -> list:
+    """Sign-ins sent at once, each from a thread of its own (as gunicorn's workers take them):
+    the user each signed in, or the refusal's class."""
+    import threading
+
+    start, outcomes = threading.Barrier(len(sign_ins)), []
+
+    def attempt(username: str, password: str, n: int) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                outcomes.append(login(username, password, f"10.1.0.{n}").username)
+            except (ValidationFailed, TooManyAttempts) as exc:
+                outcomes.append(type(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(*pair, n)) for n, pair in enumerate(sign_ins)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.rollback()  # this thread's read began before the attempts were written
+    return outcomes
+
+
+def test_a_burst_of_concurrent_guesses_is_held_to_the_limit(app, world):
+    """Guesses sent at once each used to count the failures before any of them was written, and all
+    had their password checked."""
+    outcomes = _at_once(app, [("reporter", f"guess-{n}") for n in range(MAX_FAILURES_PER_USER + 3)])
+    assert outcomes.count(ValidationFailed) == MAX_FAILURES_PER_USER  # passwords checked, no more
+    assert outcomes.count(TooManyAttempts) == 3
+    # The refused ones are not counted as failures: after the window the user signs in again.
+    failures = db.session.execute(select(func.count()).select_from(LoginAttempt)
+                                  .where(LoginAttempt.succeeded.is_(False))).scalar_one()
+    assert failures == MAX_FAILURES_PER_USER
+    assert login("reporter", PASSWORD, now=utcnow() + LOGIN_WINDOW).username == "reporter"
+
+
+def test_many_sign_ins_of_one_user_at_once_all_succeed(app, world):
+    """The checks still under way count against the limit only until they succeed: a user signed in
+    from many clients at once (a load driver does) is not refused."""
+    assert _at_once(app, [("reporter", PASSWORD)] * (MAX_FAILURES_PER_USER * 2 + 2)) == ["reporter"] * 12
+
+
 def test_a_success_clears_earlier_failures(world):
     now = utcnow()
     for _ in range(MAX_FAILURES_PER_USER - 1):
