@@ -90,8 +90,9 @@ def init_web(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # Only a user the request already loaded: loading one here would query a database that may be away.
         person = g.get("_login_user")
-        if person is not None and person.is_authenticated and response.mimetype == "text/html":
-            # Pages show live figures of one user's scope: never cached, never shared.
+        if person is not None and person.is_authenticated and request.endpoint != "static":
+            # Pages show live figures of one user's scope, attachments and reports what that scope may
+            # see: never cached, never shared (a workstation's cache outlives the sign-out).
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -193,6 +193,17 @@ def test_attachment_is_served_safely(world, signin):
     assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
+def test_attachments_and_report_downloads_are_never_cached(world, signin):
+    """Like the pages: a police unit's photo or a contract's report stays out of a shared
+    workstation's cache after the sign-out. The desk's own CSS and script may be cached."""
+    client = signin("unit_manager")
+    for path in (f"/attachments/{world.attachment_id}", "/contracts/XJGAT-POOL-2025/reports/2025-06/csv",
+                 "/contracts/XJGAT-POOL-2025/reports/2025-06/json"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers.get("Cache-Control") == "no-store", path
+    assert "no-store" not in client.get("/static/desk.css").headers.get("Cache-Control", "")
+
+
 def test_pages_carry_a_strict_content_security_policy(app, world, signin):
     response = signin("engineer").get(f"/incidents/{world.incident.id}")
     csp = response.headers["Content-Security-Policy"]
