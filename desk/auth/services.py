@@ -93,7 +93,9 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    if not user.active or not check_password_hash(user.password_hash, password or ""):
+    # The hash is checked whether or not the user is active: a quick refusal would tell that the
+    # username exists and was deactivated.
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
     return user
 

@@ -141,6 +141,27 @@ def test_a_password_reset_ends_the_sessions_of_the_old_password(app, world, sign
     assert admin.get("/admin/").status_code == 200
 
 
+def test_a_deactivated_username_takes_as_long_to_refuse_as_an_unknown_one(world):
+    """The refusal of a deactivated user skipped the password hash: answered in a millisecond instead
+    of scrypt's tens, it told which usernames exist."""
+    import time
+
+    from desk.audit.services import Actor
+    from desk.auth.services import authenticate, set_user_active
+
+    set_user_active(Actor.of_user(world.users["admin"]), world.users["reporter"].id, False)
+
+    def quickest(username: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            assert authenticate(username, "any-password-1") is None
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    assert quickest("reporter") > quickest("nobody-of-that-name") / 2
+
+
 def test_next_never_leaves_the_site(app, world):
     client = app.test_client()
     response = client.post("/login?next=https://evil.example/x", data={"username": "reporter", "password": PASSWORD})
