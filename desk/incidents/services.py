@@ -3,6 +3,7 @@ checks the actor's right, writes the audit entry and queues notifications togeth
 from __future__ import annotations
 
 import hashlib
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -275,12 +276,13 @@ MAX_COMMENT = 4000
 MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 # Photos and documents a police terminal produces; the first bytes must match the claimed type.
+# RIFF alone is any RIFF file (WAV, AVI): a WebP says WEBP after the chunk size.
 ATTACHMENT_TYPES = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/webp": (b"RIFF",),
-    "application/pdf": (b"%PDF-",),
-    "text/plain": (),
+    "image/jpeg": re.compile(rb"\xff\xd8\xff"),
+    "image/png": re.compile(rb"\x89PNG\r\n\x1a\n"),
+    "image/webp": re.compile(rb"RIFF.{4}WEBP", re.DOTALL),
+    "application/pdf": re.compile(rb"%PDF-"),
+    "text/plain": None,
 }
 CAUSE_PROPOSALS = tuple(c for c in CAUSES if c != "undetermined")
 
@@ -597,7 +599,7 @@ def check_uploads(uploads: list[Upload]) -> list[Upload]:
             errors.append("attachments: every file needs a name of at most 255 characters")
         if u.content_type not in ATTACHMENT_TYPES:
             errors.append(f"attachments: {name}: only JPEG, PNG, WebP, PDF or plain text, not {u.content_type}")
-        elif ATTACHMENT_TYPES[u.content_type] and not u.data.startswith(ATTACHMENT_TYPES[u.content_type]):
+        elif ATTACHMENT_TYPES[u.content_type] and not ATTACHMENT_TYPES[u.content_type].match(u.data):
             errors.append(f"attachments: {name}: the content is not {u.content_type}")
         if not u.data:
             errors.append(f"attachments: {name}: the file is empty")

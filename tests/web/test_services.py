@@ -186,6 +186,15 @@ def test_filing_with_a_bad_attachment_writes_nothing(world):
     assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == tickets
 
 
+def test_a_riff_file_that_is_not_webp_is_refused_as_webp(world):
+    """Any RIFF file (a WAV, an AVI) passed as image/webp and was served inline as a picture."""
+    wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 32
+    webp = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
+    exc = refused(ValidationFailed, services.check_uploads, [services.Upload("scene.webp", "image/webp", wav)])
+    assert exc.errors == ["attachments: scene.webp: the content is not image/webp"]
+    assert services.check_uploads([services.Upload("scene.webp", "image/webp", webp)])
+
+
 def test_a_reporter_files_only_for_their_unit(world):
     other = db.session.execute(select(Unit).where(Unit.code == "XJGAT-KS")).scalar_one()
     refused(NotFound, services.file_fault, world.actor("reporter"), unit=other, kind="interruption", description="x")
