@@ -23,7 +23,7 @@ from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
 from desk.hotline import prompts
 from desk.incidents.services import file_ticket, repair_deadline
-from desk.models import HotlineCall, Incident, Ticket, Unit, UnitPhone, utcnow
+from desk.models import HotlineCall, HotlinePinFailure, Incident, Ticket, Unit, UnitPhone, utcnow
 from desk.outbox.services import enqueue
 
 log = logging.getLogger(__name__)
@@ -135,9 +135,10 @@ def identify(call: HotlineCall, keyed_code: str, pin: str, *, now: datetime | No
     one code within an hour, over any number of calls, lock that code for the hour."""
     now = now or utcnow()
     keyed_code = (keyed_code or "")[:64]
+    # Counted per code keyed, not per call: a call's own counter goes with its last code.
     recent_failures = db.session.execute(
-        select(func.coalesce(func.sum(HotlineCall.failed_identifications), 0))
-        .where(HotlineCall.keyed_code == keyed_code, HotlineCall.updated_at >= now - timedelta(hours=1))
+        select(func.count()).select_from(HotlinePinFailure)
+        .where(HotlinePinFailure.keyed_code == keyed_code, HotlinePinFailure.failed_at >= now - timedelta(hours=1))
     ).scalar_one()
     unit = None
     if recent_failures < MAX_PIN_FAILURES_PER_HOUR and keyed_code and PIN.match(pin or ""):
@@ -148,7 +149,9 @@ def identify(call: HotlineCall, keyed_code: str, pin: str, *, now: datetime | No
     if unit is not None:
         update_call(call, unit_id=unit.id, keyed_code=keyed_code, misses=0)
         return Identification(unit, MAX_TRIES - call.failed_identifications)
-    update_call(call, keyed_code=keyed_code, failed_identifications=call.failed_identifications + 1)
+    with transaction() as session:
+        call.keyed_code, call.failed_identifications = keyed_code, call.failed_identifications + 1
+        session.add(HotlinePinFailure(keyed_code=keyed_code, call_id=call.id, failed_at=now))
     left = MAX_TRIES - call.failed_identifications
     if left <= 0:
         update_call(call, outcome="refused")

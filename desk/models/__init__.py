@@ -2,7 +2,7 @@
 from desk.models.audit import AuditEntry
 from desk.models.clock import ClockEvent, ClockResync, FrozenReport, SchedulerLease
 from desk.models.contracts import Contract, ContractClause, Payment, TerminationDecision, Unit, UnitPhone
-from desk.models.hotline import HotlineCall
+from desk.models.hotline import HotlineCall, HotlinePinFailure
 from desk.models.incidents import (
     CHANNELS,
     STATUSES,
@@ -19,7 +19,8 @@ from desk.models.users import ROLES, ApiToken, LoginAttempt, User
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEntry", "CHANNELS", "CauseProposal", "ClockEvent", "Comment",
-    "Contract", "ContractClause", "FrozenReport", "HotlineCall", "Incident", "LoginAttempt", "MaintenanceNotice", "OutboxMessage",
+    "Contract", "ContractClause", "FrozenReport", "HotlineCall", "HotlinePinFailure", "Incident", "LoginAttempt",
+    "MaintenanceNotice", "OutboxMessage",
     "Payment", "ROLES", "STATUSES", "ClockResync", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
     "UnitPhone", "User", "utcnow",
 ]

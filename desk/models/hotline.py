@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from desk.extensions import db
@@ -42,3 +42,18 @@ class HotlineCall(db.Model):
 
     unit = relationship("Unit")
     ticket = relationship("Ticket")
+
+
+class HotlinePinFailure(db.Model):
+    """A wrong PIN keyed for a unit code. The lock counts these per code over the last hour: a
+    call's own counter belongs to the last code it keyed, so a caller who ends each call with
+    another code would never have been counted against the code they were guessing."""
+    __tablename__ = "hotline_pin_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyed_code: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[int] = mapped_column(ForeignKey("hotline_call.id"))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+Index("ix_hotline_pin_failure_code_time", HotlinePinFailure.keyed_code, HotlinePinFailure.failed_at)

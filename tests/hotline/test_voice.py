@@ -118,11 +118,17 @@ def test_a_unit_code_without_a_pin_is_never_accepted(client, hotline):
     assert prompts.WRONG_PIN in said(caller.key("pin", "1234"))
 
 
+def reporting_from_elsewhere(client, sid: str) -> Caller:
+    """A call from an unregistered number that chose to report: the unit code is asked next."""
+    caller = Caller(client, sid, STRANGER)
+    caller.dial()
+    caller.key("menu", "1")
+    return caller
+
+
 def test_ten_wrong_pins_in_an_hour_lock_the_code_across_calls(client, hotline):
     for n in range(4):
-        caller = Caller(client, f"CA{n:032d}", STRANGER)
-        caller.dial()
-        caller.key("menu", "1")
+        caller = reporting_from_elsewhere(client, f"CA{n:032d}")
         for _ in range(3):
             caller.key("unit", XJGAT_KEYS)
             answer = caller.key("pin", "1111")
@@ -130,11 +136,29 @@ def test_ten_wrong_pins_in_an_hour_lock_the_code_across_calls(client, hotline):
                 break
     assert prompts.LOCKED in said(answer)
     # Even the right PIN is refused while the code is locked.
-    caller = Caller(client, "CA" + "f" * 32, STRANGER)
-    caller.dial()
-    caller.key("menu", "1")
+    caller = reporting_from_elsewhere(client, "CA" + "f" * 32)
     caller.key("unit", XJGAT_KEYS)
     assert prompts.LOCKED in said(caller.key("pin", XJGAT_PIN))
+
+
+def test_wrong_pins_count_against_the_code_they_were_keyed_for(client, hotline):
+    """A caller who keys another code last in each call still has every wrong PIN for XJGAT
+    counted against XJGAT: ten lock it."""
+    for n in range(5):
+        caller = reporting_from_elsewhere(client, f"CB{n:032d}")
+        for _ in range(2):
+            caller.key("unit", XJGAT_KEYS)
+            assert prompts.LOCKED not in said(caller.key("pin", "1111"))
+        caller.key("unit", "12345")
+        caller.key("pin", "1111")
+    caller = reporting_from_elsewhere(client, "CB" + "f" * 32)
+    caller.key("unit", XJGAT_KEYS)
+    assert prompts.LOCKED in said(caller.key("pin", XJGAT_PIN))
+    assert call_row(caller.sid).unit_id is None
+    # The other code's five wrong PINs are its own: no lock.
+    caller = reporting_from_elsewhere(client, "CB" + "e" * 32)
+    caller.key("unit", "12345")
+    assert prompts.WRONG_PIN in said(caller.key("pin", "1111"))
 
 
 def test_no_input_and_wrong_keys_are_asked_again_then_the_call_ends(client, hotline):
