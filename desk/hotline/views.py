@@ -134,6 +134,9 @@ def unit_code(call: HotlineCall):
 def pin(call: HotlineCall):
     if call.unit_id is not None or not call.keyed_code:
         return next_step(call)
+    if not digits():
+        # No key is no wrong PIN: asked again, and not counted toward the code's lock.
+        return missed(call, lambda prefix: ask("hotline.pin", prefix + prompts.ASK_PIN))
     found = services.identify(call, call.keyed_code, digits())
     if found.unit is not None:
         return next_step(call)

@@ -9,7 +9,7 @@ from desk.audit.services import Actor
 from desk.extensions import db
 from desk.hotline import prompts
 from desk.incidents import services as incidents
-from desk.models import AuditEntry, HotlineCall, OutboxMessage, Ticket, Unit
+from desk.models import AuditEntry, HotlineCall, HotlinePinFailure, OutboxMessage, Ticket, Unit
 from tests.hotline.conftest import (
     ENGINEER_PHONE, QMGA_PHONE, STRANGER, XJGAT_KEYS, XJGAT_PHONE, XJGAT_PIN, Caller, count, said, verbs,
 )
@@ -159,6 +159,15 @@ def test_wrong_pins_count_against_the_code_they_were_keyed_for(client, hotline):
     caller = reporting_from_elsewhere(client, "CB" + "e" * 32)
     caller.key("unit", "12345")
     assert prompts.WRONG_PIN in said(caller.key("pin", "1111"))
+
+
+def test_no_pin_keyed_is_asked_again_and_is_no_wrong_pin(client, hotline):
+    caller = reporting_from_elsewhere(client, "CA" + "r" * 32)
+    caller.key("unit", XJGAT_KEYS)
+    answer = caller.key("pin")
+    assert said(answer) == prompts.NO_INPUT + prompts.ASK_PIN
+    assert call_row(caller.sid).failed_identifications == 0 and count(HotlinePinFailure) == 0
+    assert prompts.ASK_KIND in said(caller.key("pin", XJGAT_PIN))
 
 
 def test_no_input_and_wrong_keys_are_asked_again_then_the_call_ends(client, hotline):
