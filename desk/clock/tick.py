@@ -199,6 +199,9 @@ def _when(at: datetime | str, contract: Contract) -> str:
 
 
 def _on_deadline_warning(event: ClockEvent, incident: Incident, batch: Batch, writes: Writes) -> dict:
+    if not incident.is_open:
+        # Restored while the clock was down, after the warning fell due: recorded, not texted (四.(三)).
+        return {}
     minutes = event.payload["minutes_left"]
     text = f"【预警】工单{batch.first_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
            f"（{_when(event.payload['deadline'], incident.contract)}，四.(三)）"

@@ -151,3 +151,19 @@ def test_a_filing_marks_its_contract_and_the_next_tick_derives_it_once(world):
     assert db.session.query(ClockResync).count() == 0
     assert {e.kind for e in events(status="pending") if e.incident_id is None} >= {
         "day_waiver_warning", "day_waiver_reached", "period_waiver_warning", "period_waiver_reached"}
+
+
+def test_a_warning_that_comes_due_after_the_restoration_is_recorded_but_not_texted(world):
+    """The clock was down when the 60-minute warning fell due; the engineer restored service before
+    it came back. The warning happened (recorded, at its instant), but telling the managers that
+    the deadline is an hour away for a fault already repaired is noise: no SMS."""
+    incident = world.file("XJGAT", hours_ago(3.8), kind="degradation")
+    restore(world.actor("eng"), incident, hours_ago(0.5))
+    tick(utcnow())
+    [warning] = events(kind="repair_deadline_warning", status="recorded")
+    assert warning.payload["minutes_left"] == 60
+    assert not messages("【预警】%")
+    # An incident still open at the warning is warned of, as before.
+    world.file("XJGAT", hours_ago(3.5), kind="degradation")
+    tick(utcnow())
+    assert [m.to for m in messages("【预警】%")] == [world.users["cm"].phone]
