@@ -78,7 +78,7 @@ class ClockService:
     def _dispatch(self, now: datetime) -> int:
         from desk.outbox.dispatcher import dispatch_due
 
-        return dispatch_due(now).sent
+        return dispatch_due(now, clock=self.now).sent
 
     def stop(self) -> None:
         with self.app.app_context():

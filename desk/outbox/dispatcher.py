@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from desk.db import among, transaction
 from desk.extensions import db
-from desk.models import OutboxMessage
+from desk.models import OutboxMessage, utcnow
 
 NO_CREDENTIALS = "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set"
 # HTTP statuses after which the same request may succeed later: Twilio's outage, throttling,
@@ -85,8 +86,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-def dispatch_due(now: datetime, *, limit: int = 100, client=None) -> DispatchResult:
-    """Send up to `limit` messages due at `now`; safe to call from several processes at once."""
+def dispatch_due(now: datetime, *, limit: int = 100, client=None,
+                 clock: Callable[[], datetime] = utcnow) -> DispatchResult:
+    """Send up to `limit` messages due at `now`; safe to call from several processes at once.
+
+    Each claim is stamped when it is taken (`clock`, never before `now`): a run that waits long
+    on Twilio must not stamp its late claims with its start, or another dispatcher would take a
+    message being sent for one abandoned past the sending timeout, and send it again."""
     if now.tzinfo is None:
         raise ValueError("dispatch_due needs an aware datetime")
     if limit < 1:
@@ -97,12 +103,16 @@ def dispatch_due(now: datetime, *, limit: int = 100, client=None) -> DispatchRes
     if client is None or not from_number:
         return DispatchResult(not_sent=_record_without_credentials(now, limit))
     result = DispatchResult()
-    for claim in _stale_claims(now, limit):
-        result += _reconcile(claim, now, client, from_number)
-    for message_id in _due_ids(now, limit):
-        claim = _claim(message_id, now)
+    for row in _stale_rows(now, limit):
+        stamp = max(now, clock())
+        claim = _take_over(row, stamp)
         if claim is not None:
-            result += _send(claim, now, client, from_number)
+            result += _reconcile(claim, stamp, client, from_number)
+    for message_id in _due_ids(now, limit):
+        stamp = max(now, clock())
+        claim = _claim(message_id, now, stamp)
+        if claim is not None:
+            result += _send(claim, stamp, client, from_number)
     return result
 
 
@@ -129,16 +139,16 @@ def _record_without_credentials(now: datetime, limit: int) -> int:
     return done
 
 
-def _claim(message_id: int, now: datetime) -> _Claim | None:
-    """Take one message for sending. The conditional UPDATE is the lock: of several dispatchers
-    only one sees its row change (PostgreSQL re-checks the WHERE after the row lock, SQLite
-    serialises writers), so no message is sent twice."""
+def _claim(message_id: int, now: datetime, stamp: datetime) -> _Claim | None:
+    """Take one message due at `now` for sending, stamped `stamp`. The conditional UPDATE is the
+    lock: of several dispatchers only one sees its row change (PostgreSQL re-checks the WHERE
+    after the row lock, SQLite serialises writers), so no message is sent twice."""
     with transaction() as session:
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
                    OutboxMessage.next_attempt_at <= now)
-            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .values(status="sending", claimed_at=stamp, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:
@@ -147,11 +157,11 @@ def _claim(message_id: int, now: datetime) -> _Claim | None:
             select(OutboxMessage.to, OutboxMessage.body, OutboxMessage.attempts)
             .where(OutboxMessage.id == message_id)
         ).one()
-    return _Claim(message_id, row.to, row.body, row.attempts, now)
+    return _Claim(message_id, row.to, row.body, row.attempts, stamp)
 
 
-def _stale_claims(now: datetime, limit: int) -> list[_Claim]:
-    """Messages whose dispatcher died mid-send, each taken over by this dispatcher alone."""
+def _stale_rows(now: datetime, limit: int) -> list[Row]:
+    """Messages whose dispatcher died mid-send: claimed longer ago than the sending timeout."""
     timeout = timedelta(seconds=current_app.config["DESK_OUTBOX_SENDING_TIMEOUT_SECONDS"])
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.to, OutboxMessage.body, OutboxMessage.attempts,
@@ -160,20 +170,21 @@ def _stale_claims(now: datetime, limit: int) -> list[_Claim]:
         .order_by(OutboxMessage.claimed_at, OutboxMessage.id).limit(limit)
     ).all()
     db.session.rollback()
-    taken = []
-    for row in rows:
-        with transaction() as session:
-            moved = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
-                       OutboxMessage.claimed_at == row.claimed_at)
-                .values(claimed_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        if moved == 1:
-            # The earlier claim's instant is what Twilio's record is compared with.
-            taken.append(_Claim(row.id, row.to, row.body, row.attempts, row.claimed_at))
-    return taken
+    return rows
+
+
+def _take_over(row: Row, stamp: datetime) -> _Claim | None:
+    """A stale claim, taken by this dispatcher alone, just before it is checked with Twilio."""
+    with transaction() as session:
+        moved = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
+                   OutboxMessage.claimed_at == row.claimed_at)
+            .values(claimed_at=stamp)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    # The earlier claim's instant is what Twilio's record is compared with.
+    return _Claim(row.id, row.to, row.body, row.attempts, row.claimed_at) if moved == 1 else None
 
 
 def _reconcile(claim: _Claim, now: datetime, client, from_number: str) -> DispatchResult:

@@ -194,3 +194,38 @@ def test_concurrent_dispatchers_send_each_message_once(app, credentials, clock):
     bodies = [m["body"] for m in twilio.created]
     assert len(bodies) == len(set(bodies)) == 40
     assert {r.status for r in messages()} == {"sent"}
+
+
+def test_a_long_run_does_not_let_another_dispatcher_take_a_claim_it_is_sending(app, credentials, clock):
+    """Twilio answers slowly (four minutes a message): the run's third claim is taken eight
+    minutes after the run began. A second dispatcher running then must see a fresh claim, not one
+    stamped with the run's start and older than the sending timeout, which it would send again."""
+    from twilio.rest import Client
+
+    from tests.outbox.conftest import ACCOUNT_SID, AUTH_TOKEN
+
+    class SlowTwilio(FakeTwilio):
+        def request(self, method, uri, **kwargs):
+            if method == "POST":
+                clock.advance(minutes=4)
+                if len(self.created) == 2:
+                    # Meanwhile another dispatcher (cron's outbox-dispatch) runs, on its own connection.
+                    other = threading.Thread(target=self.other_dispatcher)
+                    other.start()
+                    other.join(60)
+            return super().request(method, uri, **kwargs)
+
+        def other_dispatcher(self):
+            with app.app_context():
+                self.others.append(dispatch_due(clock(), client=Client(ACCOUNT_SID, AUTH_TOKEN, http_client=self),
+                                                clock=clock))
+                db.session.remove()
+
+    queue(3)
+    twilio = SlowTwilio(clock)
+    twilio.others = []
+    result = dispatch_due(clock(), client=Client(ACCOUNT_SID, AUTH_TOKEN, http_client=twilio), clock=clock)
+    assert twilio.others == [DispatchResult()]
+    assert result == DispatchResult(sent=3)
+    assert sorted(m["to"] for m in twilio.created) == sorted(m.to for m in messages())
+    assert {m.status for m in messages()} == {"sent"}
