@@ -47,6 +47,13 @@ SMS_REFUSED = "【警务专网】报障未受理：{reason}"
 SMS_TICKET_NOT_FOUND = "【警务专网】没有找到贵单位的工单{number}。"
 
 
+def sms_refused(errors: list[str]) -> str:
+    """Why a report by SMS was refused, in Chinese: the services give their reasons in English."""
+    from desk.web.i18n import in_chinese
+
+    return SMS_REFUSED.format(reason="；".join(in_chinese(error) for error in errors))
+
+
 def digits(number: str) -> str:
     """Read digit by digit: 000123 → 零 零 零 幺 二 三."""
     return " ".join(DIGITS[int(d)] for d in number if d.isdigit())

@@ -257,7 +257,7 @@ def _sms_report(message_sid: str, from_phone: str, rest: str, now: datetime) -> 
         ticket, _ = file_sms(message_sid, from_phone, unit, kind, description)
     except ValidationFailed as exc:
         db.session.rollback()
-        return prompts.SMS_REFUSED.format(reason="；".join(exc.errors))
+        return prompts.sms_refused(exc.errors)
     return prompts.confirmation_sms(ticket, repair_deadline(ticket.incident))
 
 

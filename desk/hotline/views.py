@@ -224,7 +224,7 @@ def refused(exc: DeskError):
     log.warning("hotline: refused %s: %s", request.path, "; ".join(exc.errors))
     if request.path.startswith("/hotline/sms"):
         response = MessagingResponse()
-        response.message(prompts.SMS_REFUSED.format(reason="；".join(exc.errors)))
+        response.message(prompts.sms_refused(exc.errors))
         return twiml(response)
     return goodbye(prompts.CANNOT_HANDLE)
 

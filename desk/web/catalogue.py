@@ -298,6 +298,7 @@ ZH = {
     "the duplicate was reported after this incident was restored: it is another fault":
         "该重复工单报于本故障恢复之后：属于另一起故障",
     "every file needs a name of at most 255 characters": "每个文件都须有不超过 255 个字符的文件名",
+    "MessageSid: missing or too long": "缺少 MessageSid 或其过长",
     "the file is empty": "文件为空",
     "choose at least one file": "请至少选择一个文件",
     "a positive sum in yuan": "须为以元计的正数金额",

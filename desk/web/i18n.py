@@ -84,6 +84,11 @@ def translate_error(text: str) -> str:
     """A service's message in the page's language: services write English, with their values in it."""
     if language() != "zh":
         return text
+    return in_chinese(text)
+
+
+def in_chinese(text: str) -> str:
+    """A service's message in Chinese where the catalogue has it (the hotline's SMS replies too)."""
     return _zh(text) or text
 
 

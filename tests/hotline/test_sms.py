@@ -54,8 +54,22 @@ def test_only_a_number_registered_for_the_unit_may_file(client, hotline):
 def test_a_refused_report_says_why_and_writes_nothing(client, hotline):
     audit_before = count(AuditEntry)
     answer = reply(client, "SM" + "8" * 32, XJGAT_PHONE, "报障 XJGAT " + "长" * 4001)
-    assert answer.startswith("【警务专网】报障未受理：") and "description: at most 4000 characters" in answer
+    assert answer == "【警务专网】报障未受理：描述：最多 4000 个字符"
     assert count(Ticket) == 0 and count(OutboxMessage) == 0 and count(AuditEntry) == audit_before
+
+
+def test_a_unit_whose_service_has_not_begun_is_told_so_in_chinese(client, hotline):
+    """A contract loaded ahead of its service: the reason is the catalogue's Chinese, not the
+    service's English."""
+    from datetime import date
+
+    from desk.db import transaction
+
+    with transaction():
+        hotline["XJGAT-POOL-2025"].service_start = date(2030, 1, 1)
+    answer = reply(client, "SM" + "5" * 32, XJGAT_PHONE, "报障 XJGAT 中断 城区无信号")
+    assert answer == "【警务专网】报障未受理：中断开始：早于合同服务开始日期（2030-01-01）"
+    assert count(Ticket) == 0
 
 
 def test_status_by_sms_only_for_the_units_own_tickets(client, hotline):
@@ -91,5 +105,5 @@ def test_a_message_without_its_sid_is_refused_in_the_reply(client, hotline):
     from tests.hotline.conftest import post
 
     response = post(client, "/hotline/sms", {"From": XJGAT_PHONE, "Body": "报障 XJGAT 无信号"})
-    assert response.status_code == 200 and "MessageSid: missing" in said(response)
+    assert response.status_code == 200 and said(response) == "【警务专网】报障未受理：缺少 MessageSid 或其过长"
     assert count(Ticket) == 0
