@@ -227,6 +227,16 @@ def status_text(ticket: Ticket, now: datetime | None = None) -> str:
 
 KIND_ALIASES = {"中断": "interruption", "业务中断": "interruption", "受损": "degradation",
                 "业务受损": "degradation", "劣化": "degradation"}
+# Between the command, the unit code and the kind, phones type a space as often as a colon or a
+# comma, full-width or not (the body's spaces are single by then); the description keeps its own.
+SEPARATOR_CHARS = " ,，:：;；、"
+SMS_SEPARATORS = re.compile(f"[{SEPARATOR_CHARS}]+")
+
+
+def _first_field(text: str) -> tuple[str, str]:
+    """The text's first field and the rest, split at the first separator."""
+    first, *rest = SMS_SEPARATORS.split(text, maxsplit=1)
+    return first, rest[0] if rest else ""
 
 
 def answer_sms(message_sid: str, from_phone: str, body: str, *, now: datetime | None = None) -> str:
@@ -234,12 +244,13 @@ def answer_sms(message_sid: str, from_phone: str, body: str, *, now: datetime | 
     text = " ".join((body or "").replace("\u3000", " ").split())
     for command, handler in (("报障", _sms_report), ("查询", _sms_status)):
         if text.startswith(command):
-            return handler(message_sid, from_phone, text[len(command):].strip(), now or utcnow())
+            rest = text[len(command):].lstrip(SEPARATOR_CHARS)
+            return handler(message_sid, from_phone, rest, now or utcnow())
     return prompts.SMS_HELP
 
 
 def _sms_report(message_sid: str, from_phone: str, rest: str, now: datetime) -> str:
-    code, _, description = rest.partition(" ")
+    code, description = _first_field(rest)
     if not code:
         return prompts.SMS_HELP
     unit = unit_with_terms(func.upper(Unit.code) == code.upper())
@@ -249,7 +260,7 @@ def _sms_report(message_sid: str, from_phone: str, rest: str, now: datetime) -> 
     sender = unit_for_phone(from_phone)
     if sender is None or sender.id != unit.id:
         return prompts.SMS_UNREGISTERED
-    first, _, remainder = description.partition(" ")
+    first, remainder = _first_field(description)
     kind = KIND_ALIASES.get(first, "interruption")
     if first in KIND_ALIASES:
         description = remainder

@@ -37,6 +37,19 @@ def test_the_kind_word_is_optional_and_the_code_any_case(client, hotline):
     assert (second.kind, second.description) == ("interruption", "基站停电")
 
 
+def test_fields_may_be_set_apart_by_a_colon_or_a_comma_as_phones_type_them(client, hotline):
+    """报障：XJGAT，受损，… was answered 没有单位代码为：XJGAT，受损，…的单位 and 查询：000001 with
+    没有找到贵单位的工单：000001; the description keeps its own punctuation."""
+    answer = reply(client, "SM" + "4" * 32, XJGAT_PHONE, "报障：XJGAT，受损，乌鲁木齐，城区终端无信号")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    assert (ticket.unit.code, ticket.kind, ticket.description) == ("XJGAT", "degradation", "乌鲁木齐，城区终端无信号")
+    assert answer.startswith(f"【报障受理】工单{ticket.number}（业务受损）")
+    reply(client, "SM" + "6" * 32, XJGAT_PHONE, "报障 XJGAT:中断,基站停电")
+    assert db.session.execute(select(Ticket.description).order_by(Ticket.id.desc())).scalars().first() == "基站停电"
+    assert reply(client, "SM" + "7" * 32, XJGAT_PHONE, f"查询：{ticket.number}").startswith(
+        f"【警务专网】工单{ticket.number}：{prompts.STATUS_WORDS['open']}")
+
+
 def test_a_retried_message_files_one_ticket_and_gets_the_same_reply(client, hotline):
     sid = "SM" + "4" * 32
     first = reply(client, sid, XJGAT_PHONE, "报障 XJGAT 全区无信号")
