@@ -72,8 +72,9 @@ class Config:
     DESK_EMBEDDED_SCHEDULER = _bool("DESK_EMBEDDED_SCHEDULER")
     # The public URL Twilio calls (https://desk.example.cn), when the proxy sends no forwarded headers.
     DESK_PUBLIC_URL = os.environ.get("DESK_PUBLIC_URL", "").rstrip("/")
-    # Twilio voice for the hotline's zh-CN prompts; empty = Twilio's default voice for zh-CN.
-    HOTLINE_VOICE = os.environ.get("HOTLINE_VOICE", "")
+    # Twilio voice for the hotline's zh-CN prompts. Twilio's own default (man) speaks no Chinese;
+    # set empty, the account's default voice in Twilio's console is used.
+    HOTLINE_VOICE = os.environ.get("HOTLINE_VOICE", "Polly.Zhiyu")
     # Reports of one contract within this many minutes are offered to the engineer as one incident.
     DESK_BURST_MINUTES = int(os.environ.get("DESK_BURST_MINUTES", "30"))
     # The outbox dispatcher: attempts per message, doubling backoff from base to cap, how long a

@@ -56,6 +56,20 @@ def test_a_registered_number_reports_a_fault_and_hears_the_ticket_number(client,
     assert "hotline" in actors
 
 
+def test_every_prompt_is_spoken_by_a_mandarin_voice_unless_configured_otherwise(app, client, hotline):
+    """Twilio's default voice (man) speaks English, Spanish, French and German only: a zh-CN
+    prompt left to it may not be spoken at all."""
+    from xml.etree import ElementTree
+
+    def voices(response) -> set[tuple[str, str]]:
+        return {(n.get("voice"), n.get("language")) for n in ElementTree.fromstring(response.data).iter("Say")}
+
+    caller = Caller(client, "CA" + "s" * 32, XJGAT_PHONE)
+    assert voices(caller.dial()) == voices(caller.key("menu", "1")) == {("Polly.Zhiyu", "zh-CN")}
+    app.config["HOTLINE_VOICE"] = "Google.cmn-CN-Standard-A"
+    assert voices(caller.key("menu", "1")) == {("Google.cmn-CN-Standard-A", "zh-CN")}
+
+
 def test_a_contract_without_a_repair_deadline_names_none(client, hotline):
     """QMGA's number is listed as "139 0000 1111"; Twilio sends +86…; its contract has no 四.(三)."""
     caller = Caller(client, "CA" + "n" * 32, QMGA_PHONE)
