@@ -72,7 +72,8 @@ class Batch:
     objects: 100 events of 100 contracts meant 600 clause objects, built and then expired at the
     commit, for six numbers a contract."""
 
-    def __init__(self, session: Session, events: list[ClockEvent]) -> None:
+    def __init__(self, session: Session, events: list[ClockEvent], now: datetime) -> None:
+        self.now = now  # the tick's instant: what the events' messages may still claim
         contract_ids = {e.contract_id for e in events}
         incident_ids = {e.incident_id for e in events if e.incident_id is not None}
         # Loaded into the session: incident.contract and session.get() then find them without a query.
@@ -199,12 +200,14 @@ def _when(at: datetime | str, contract: Contract) -> str:
 
 
 def _on_deadline_warning(event: ClockEvent, incident: Incident, batch: Batch, writes: Writes) -> dict:
-    if not incident.is_open:
-        # Restored while the clock was down, after the warning fell due: recorded, not texted (四.(三)).
+    deadline = datetime.fromisoformat(event.payload["deadline"])
+    if not incident.is_open or deadline <= batch.now:
+        # Restored since it fell due, or the deadline already passed (the clock was down, or a
+        # disputed restoration revived it late): recorded, not texted; a breach is (四.(三)).
         return {}
     minutes = event.payload["minutes_left"]
     text = f"【预警】工单{batch.first_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
-           f"（{_when(event.payload['deadline'], incident.contract)}，四.(三)）"
+           f"（{_when(deadline, incident.contract)}，四.(三)）"
     engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
     _send(event, engineer + batch.people(incident.contract_id, ("carrier_manager",)), text, batch, writes)
     return {}
@@ -373,7 +376,7 @@ def record_batch(event_ids: list[int], now: datetime) -> list[str]:
         events = claim(event_ids, now)
         if not events:
             return []
-        batch = Batch(session, events)
+        batch = Batch(session, events, now)
         try:
             # Most batches fail nowhere. Their writes (status changes, audit entries, messages) then go
             # in a few statements at the savepoint's end, not five round trips an event.

@@ -167,3 +167,19 @@ def test_a_warning_that_comes_due_after_the_restoration_is_recorded_but_not_text
     world.file("XJGAT", hours_ago(3.5), kind="degradation")
     tick(utcnow())
     assert [m.to for m in messages("【预警】%")] == [world.users["cm"].phone]
+
+
+def test_a_warning_whose_deadline_has_passed_is_recorded_but_not_texted(world):
+    """Restored at 1 h, the restoration disputed at 5 h: the incident is open again and its
+    warnings (due at 3 h and 3 h 45) come back, but the deadline passed an hour ago. Telling the
+    engineer 距修复时限还有60分钟 now would be false; the breach is texted instead."""
+    from desk.incidents.services import assign, dispute_restoration
+
+    incident = world.file("XJGAT", hours_ago(5), kind="degradation")
+    assign(world.actor("cm"), incident, world.users["eng"].id)
+    restore(world.actor("eng"), incident, hours_ago(4))
+    dispute_restoration(world.actor("um"), incident, "终端仍无信号")
+    tick(utcnow())
+    assert len(events(kind="repair_deadline_warning", status="recorded")) == 2
+    assert not messages("【预警】%")
+    assert {m.to for m in messages("【超时】%")} == {world.users[n].phone for n in ("eng", "cm", "um")}
