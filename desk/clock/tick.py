@@ -272,20 +272,25 @@ def _raise_termination_right(strike: ClockEvent, contract: Contract, strikes: in
     _send(event, batch.both_managers(contract.id), text, batch, writes)
 
 
+def _hours(value) -> str:
+    """60 as 60, 2.50 as 2.5: normalize() alone writes 60 as 6E+1."""
+    return f"{Decimal(str(value)).normalize():f}"
+
+
 def _on_outage_threshold(event: ClockEvent, contract: Contract, batch: Batch, writes: Writes) -> dict:
     """R4 / R5 (6.3): the moment an interruption or the month's outage reaches a waiver threshold."""
     terms = batch.terms(contract.id)
     p = event.payload
     if event.kind.startswith("day_waiver"):
         threshold = terms.outage_day_waiver.min_continuous_hours
-        head = f"合同{contract.code} 连续中断已达{Decimal(p['hours']).normalize()}小时（自{_when(p['since'], contract)}）"
+        head = f"合同{contract.code} 连续中断已达{_hours(p['hours'])}小时（自{_when(p['since'], contract)}）"
         tail = "，当日服务费减免（6.3）" if event.kind.endswith("reached") else \
-            f"，达到{threshold}小时将减免当日服务费（6.3）"
+            f"，达到{_hours(threshold)}小时将减免当日服务费（6.3）"
     else:
         threshold = terms.outage_period_waiver.min_monthly_hours
-        head = f"合同{contract.code} {p['month']}累计中断已达{Decimal(p['hours']).normalize()}小时"
+        head = f"合同{contract.code} {p['month']}累计中断已达{_hours(p['hours'])}小时"
         tail = "，中断期间服务费减免（6.3）" if event.kind.endswith("reached") else \
-            f"，达到{threshold}小时将减免中断期间服务费（6.3）"
+            f"，达到{_hours(threshold)}小时将减免中断期间服务费（6.3）"
     tag = "【减免】" if event.kind.endswith("reached") else "【预警】"
     people = batch.both_managers(contract.id) + batch.on_duty_engineers(contract.id)
     _send(event, people, tag + head + tail, batch, writes)

@@ -183,3 +183,17 @@ def test_a_warning_whose_deadline_has_passed_is_recorded_but_not_texted(world):
     assert len(events(kind="repair_deadline_warning", status="recorded")) == 2
     assert not messages("【预警】%")
     assert {m.to for m in messages("【超时】%")} == {world.users[n].phone for n in ("eng", "cm", "um")}
+
+
+def test_the_outage_sms_give_the_hours_as_written(world):
+    """The month's 60 h warning said 累计中断已达6E+1小时: Decimal("60").normalize() is 6E+1."""
+    first = world.file("QMGA", local("2026-06-01T00:00"))
+    restore(world.actor("eng"), first, local("2026-06-02T12:00"))  # 36 h
+    world.file("QMGA", local("2026-06-10T00:00"))  # open: the month reaches 60 h on the 11th
+    with transaction():
+        sync_contract(first.contract_id, around=local("2026-06-15T00:00"))
+        for event in events(status="pending", kind="period_waiver_warning"):
+            event.payload = {**event.payload, "notify": True}  # as if derived before it fell due
+    tick(local("2026-06-11T00:00"))
+    texts = {m.body for m in messages("【预警】%2026-06累计中断%")}
+    assert texts == {"【预警】合同QMGA-JWT-2025 2026-06累计中断已达60小时，达到72小时将减免中断期间服务费（6.3）"}
