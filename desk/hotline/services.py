@@ -198,13 +198,27 @@ def _confirm_to_caller(ticket: Ticket) -> None:
 
 def ticket_of_unit(number: str, unit: Unit) -> Ticket | None:
     """The ticket with this number, only if it is the unit's own (others are simply not found)."""
-    digits = (number or "").strip()
-    if not digits.isdigit() or len(digits) > MAX_TICKET_DIGITS:
-        return None
-    ticket = db.session.get(Ticket, int(digits))
+    ticket = _ticket(number)
     if ticket is None or ticket.unit_id != unit.id:
         return None
     return ticket
+
+
+def ticket_reported_by(number: str, phone: str) -> Ticket | None:
+    """The ticket with this number, only if this phone reported it (a caller who keyed the unit's
+    PIN from a number not registered for it: its confirmation SMS offers 查询 <工单号>)."""
+    ticket = _ticket(number)
+    caller = normalise_phone(phone or "")
+    if ticket is None or not caller or ticket.caller_phone != caller[:32]:
+        return None
+    return ticket
+
+
+def _ticket(number: str) -> Ticket | None:
+    digits = (number or "").strip()
+    if not digits.isdigit() or len(digits) > MAX_TICKET_DIGITS:
+        return None
+    return db.session.get(Ticket, int(digits))
 
 
 def current_incident(ticket: Ticket) -> Incident:
@@ -276,9 +290,9 @@ def _sms_status(message_sid: str, from_phone: str, rest: str, now: datetime) -> 
     if not rest:
         return prompts.SMS_HELP
     unit = unit_for_phone(from_phone)
-    if unit is None:
+    ticket = (ticket_of_unit(rest, unit) if unit is not None else None) or ticket_reported_by(rest, from_phone)
+    if ticket is None and unit is None:
         return prompts.SMS_UNREGISTERED
-    ticket = ticket_of_unit(rest, unit)
     if ticket is None:
         return prompts.SMS_TICKET_NOT_FOUND.format(number=rest[:MAX_TICKET_DIGITS])
     return "【警务专网】" + status_text(ticket, now)

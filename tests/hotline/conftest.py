@@ -72,6 +72,15 @@ class Caller:
     def key(self, step: str, digits: str = ""):
         return self.post(f"/hotline/voice/{step}", Digits=digits)
 
+    def report_by_pin(self):
+        """From a number not registered for the unit: XJGAT's code and PIN, an interruption, no recording."""
+        self.dial()
+        self.key("menu", "1")
+        self.key("unit", XJGAT_KEYS)
+        self.key("pin", XJGAT_PIN)
+        self.key("kind", "1")
+        return self.post("/hotline/voice/recorded")
+
     def hang_up(self):
         form = {"CallSid": self.sid, "From": self.phone, "To": HOTLINE_NUMBER, "AccountSid": ACCOUNT,
                 "CallStatus": "completed"}

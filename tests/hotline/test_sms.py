@@ -97,6 +97,23 @@ def test_status_by_sms_only_for_the_units_own_tickets(client, hotline):
     assert reply(client, "SM" + "c" * 32, STRANGER, f"查询 {own.number}") == prompts.SMS_UNREGISTERED
 
 
+def test_a_caller_identified_by_pin_may_ask_the_status_the_confirmation_offers(client, hotline):
+    """The confirmation SMS says 查询请回复：查询 <工单号>; from a number not registered for the unit
+    (the caller keyed the unit code and PIN) that reply was refused as 本号码未登记. The number that
+    reported a ticket may ask its status; other tickets stay out of its reach."""
+    from tests.hotline.conftest import Caller
+
+    Caller(client, "CA" + "t" * 32, STRANGER).report_by_pin()
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    [confirmation] = db.session.execute(select(OutboxMessage.body).where(OutboxMessage.to == STRANGER)).scalars()
+    assert confirmation.endswith(f"查询请回复：查询 {ticket.number}")
+    answer = reply(client, "SM" + "0" * 31 + "1", STRANGER, f"查询 {ticket.number}")
+    assert answer.startswith(f"【警务专网】工单{ticket.number}：{prompts.STATUS_WORDS['open']}。距修复时限还有")
+    unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    other, _ = incidents.file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="web")
+    assert reply(client, "SM" + "0" * 31 + "2", STRANGER, f"查询 {other.number}") == prompts.SMS_UNREGISTERED
+
+
 def test_a_merged_ticket_reports_the_incident_it_joined(client, hotline):
     unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
     first, _ = incidents.file_ticket(Actor.system("test"), unit=unit, kind="interruption", channel="web")

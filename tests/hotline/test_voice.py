@@ -249,13 +249,7 @@ def test_status_of_an_own_ticket_with_the_time_left(client, hotline):
 
 
 def test_restoration_is_texted_to_the_number_that_reported(client, hotline):
-    caller = Caller(client, "CA" + "l" * 32, STRANGER)
-    caller.dial()
-    caller.key("menu", "1")
-    caller.key("unit", XJGAT_KEYS)
-    caller.key("pin", XJGAT_PIN)
-    caller.key("kind", "1")
-    caller.post("/hotline/voice/recorded")
+    Caller(client, "CA" + "l" * 32, STRANGER).report_by_pin()
     ticket = db.session.execute(select(Ticket)).scalar_one()
     incidents.restore(Actor.system("test"), ticket.incident)
     texts = [m.body for m in outbox_to(STRANGER)]
