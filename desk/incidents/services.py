@@ -398,8 +398,9 @@ def restore(actor: Actor, incident: Incident, restored_at: datetime | None = Non
     with _changing(incident, actor, "incident.restored", now):
         incident.status = "restored"
         incident.restored_at = restored_at
-        _notify_unit(incident, f"restored:{restored_at.isoformat()}",
-                     f"【恢复】工单{first_ticket_number(incident)} 已恢复，请登录确认或提出异议")
+        number = first_ticket_number(incident)
+        _notify_unit(incident, f"restored:{restored_at.isoformat()}", f"【恢复】工单{number} 已恢复，请登录确认或提出异议",
+                     caller_text=f"【恢复】工单{number} 已恢复。如故障仍在，请告知贵单位负责人或再次报障")
     return incident
 
 
@@ -657,9 +658,10 @@ def first_ticket_number(incident: Incident) -> str:
     return incident.tickets[0].number if incident.tickets else str(incident.id)
 
 
-def _notify_unit(incident: Incident, event: str, text: str) -> None:
+def _notify_unit(incident: Incident, event: str, text: str, *, caller_text: str) -> None:
     """SMS to the unit's people who gave a phone number, and to every number that reported the
-    fault by phone or SMS (the hotline's callers have no account), each number once."""
+    fault by phone or SMS, each number once. The callers have no account on the desk, so they are
+    sent `caller_text`, which asks nothing of them there."""
     phones: set[str] = set()
     if incident.unit_id is not None:
         people = db.session.execute(
@@ -673,7 +675,7 @@ def _notify_unit(incident: Incident, event: str, text: str) -> None:
     for ticket in incident.tickets:
         if ticket.caller_phone and ticket.caller_phone not in phones:
             phones.add(ticket.caller_phone)
-            enqueue(ticket.caller_phone, text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
+            enqueue(ticket.caller_phone, caller_text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -254,6 +254,16 @@ def test_restoration_is_texted_to_the_number_that_reported(client, hotline):
     incidents.restore(Actor.system("test"), ticket.incident)
     texts = [m.body for m in outbox_to(STRANGER)]
     assert len(texts) == 2 and texts[1].startswith(f"【恢复】工单{ticket.number}")
+    # The caller has no account on the desk: not told to sign in, but how to say it is not fixed.
+    assert "登录" not in texts[1] and "再次报障" in texts[1]
+    # The unit's people, who have, are asked to confirm or dispute on the desk.
+    from desk.auth.services import create_user
+
+    create_user(Actor.system("test"), username="xjgat-rep", password="correct-horse-9", role="unit_reporter",
+                unit_code="XJGAT", phone="+8613900003333")
+    incidents.dispute_restoration(Actor.system("test"), ticket.incident, "仍无信号")
+    incidents.restore(Actor.system("test"), ticket.incident)
+    assert outbox_to("+8613900003333")[-1].body == f"【恢复】工单{ticket.number} 已恢复，请登录确认或提出异议"
     # The status by phone now says it is restored.
     caller = Caller(client, "CA" + "m" * 32, XJGAT_PHONE)
     caller.dial()
