@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import TextMode, XPos, YPos
+from fpdf.enums import MethodReturnValue, TextMode, XPos, YPos
 
 from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
@@ -48,9 +48,11 @@ class _Document(FPDF):
         self.set_creation_date(meta.generated_at)
         self.set_font(FAMILY, size=9)
         self.table_header = None  # redrawn at the top of each page while a table runs
+        self.running: str | None = None  # the running header's text, fitted on the first page
         # Widths of right- and centre-aligned texts by font: a month's table repeats a few hundred
         # distinct values (hours, money, marks) over 10,000 rows, and fpdf2 measures slowly.
         self._widths: dict[tuple, float] = {}
+        self._heads: dict[tuple, list[int]] = {}  # a table header's lines per label
 
     # -- on every page -------------------------------------------------------------------------
     def header(self):
@@ -58,7 +60,11 @@ class _Document(FPDF):
         self.set_xy(15, 8)
         self.set_font(FAMILY, size=7.5)
         self.set_text_color(*MUTED)
-        self.cell(120, 4, f'{self.meta.customer} · {self.report["contract"]} · {self.report["month"]}')
+        if self.running is None:
+            # One line: a long name is shortened here, page 1 and the signatures give it whole.
+            tail = f' · {self.report["contract"]} · {self.report["month"]}'
+            self.running = self._fit(self.meta.customer, 120 - 2 * self.c_margin - self.get_string_width(tail)) + tail
+        self.cell(120, 4, self.running)
         if self.marked:  # 临时 on every page while a figure may still change
             self.set_text_color(*RED)
             self.set_draw_color(*RED)
@@ -111,28 +117,61 @@ class _Document(FPDF):
         self.multi_cell(0, 5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
 
-    def row(self, widths, values, aligns=None, size: float = 8, height: float = ROW) -> None:
-        """One table row: plain text() calls and a rule, much cheaper than cell() for 10,000 rows."""
+    def row(self, widths, values, aligns=None, size: float = 8, height: float = ROW, wrap=()) -> None:
+        """One table row: plain text() calls and a rule, much cheaper than cell() for 10,000 rows.
+
+        The columns in `wrap` hold typed text (an external ID, a note): wider than its column, it is
+        broken onto more lines and the row grows, instead of running into the next column or off the page.
+        """
+        if self.font_size_pt != size or self.font_family != FAMILY.lower():
+            self.set_font(FAMILY, size=size)
+        cells = [self.lines(str(value), width) if i in wrap else [str(value)]
+                 for i, (width, value) in enumerate(zip(widths, values))]
+        line = self.font_size * 1.25
+        extra = (max(len(c) for c in cells) - 1) * line
+        height += extra
         if self.get_y() + height > self.page_break_trigger:
             self.add_page()  # header() repeats the table header
         if self.font_size_pt != size or self.font_family != FAMILY.lower():
             self.set_font(FAMILY, size=size)
         x, y = self.l_margin, self.get_y()
-        baseline = y + 0.5 * height + 0.3 * self.font_size
-        for i, (width, value) in enumerate(zip(widths, values)):
-            text = str(value)
-            if text:
-                align = aligns[i] if aligns else "L"
+        first = y + 0.5 * (height - extra) + 0.3 * self.font_size  # the first line's baseline
+        for i, (width, texts) in enumerate(zip(widths, cells)):
+            align = aligns[i] if aligns else "L"
+            for n, text in enumerate(texts):
+                if not text:
+                    continue
                 if align == "L":
                     left = x + self.c_margin
                 else:
                     room = width - self._width(text) - (2 * self.c_margin if align == "R" else 0)
                     left = x + self.c_margin + (room if align == "R" else room / 2)
-                self.text(left, baseline, text)
+                self.text(left, first + n * line, text)
             x += width
         self.set_draw_color(*LINE)
         self.line(self.l_margin, y + height, x, y + height)
         self.set_xy(self.l_margin, y + height)
+
+    def lines(self, text: str, width: float) -> list[str]:
+        """The text as the lines that fit a column of this width, in the current font."""
+        room = width - 2 * self.c_margin
+        one_line = "\n" not in text and "\r" not in text
+        # No glyph is wider than the font size: a short text fits unmeasured (most of a 10,000-row table).
+        if one_line and (len(text) * self.font_size <= room or self._width(text) <= room):
+            return [text]
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        body = text.lstrip(" ")
+        indent = text[:len(text) - len(body)]  # a column's leading spaces start every line, not one of their own
+        return [indent + line for line in self.multi_cell(width - self._width(indent), self.font_size, body,
+                                                         dry_run=True, output=MethodReturnValue.LINES)]
+
+    def _fit(self, text: str, room: float) -> str:
+        """The text, shortened with "…" to fit room (mm) on one line."""
+        if self.get_string_width(text) <= room:
+            return text
+        while text and self.get_string_width(text + "…") > room:
+            text = text[:-1]
+        return text + "…"
 
     def _width(self, text: str) -> float:
         key = (text, self.font_family, self.font_style, self.font_size_pt)
@@ -142,18 +181,24 @@ class _Document(FPDF):
         return width
 
     def head(self, widths, labels, aligns=None, size: float = 7.5) -> None:
-        """A table header of one or two lines (label, then the clause)."""
-        two = any("\n" in label for label in labels)
-        height = ROW * (1.7 if two else 1)
+        """A table header of one or more lines (label, then the clause); a label wider than its
+        column wraps, and the header grows to its longest label."""
+        self.set_font(FAMILY, size=size)
+        key = (tuple(widths), tuple(labels), size)
+        counts = self._heads.get(key)
+        if counts is None:  # redrawn on every page of a long table: laid out once
+            counts = self._heads[key] = [len(self.lines(label, width)) for width, label in zip(widths, labels)]
+        most = max(counts)
+        height = ROW if most == 1 else ROW * 0.85 * most
         if self.get_y() + height + ROW > self.page_break_trigger:
             self.add_page()
-        self.set_font(FAMILY, size=size)
+            self.set_font(FAMILY, size=size)
         self.set_fill_color(*HEAD)
         self.set_draw_color(*LINE)
         x, y = self.get_x(), self.get_y()
-        for i, (width, label) in enumerate(zip(widths, labels)):
+        for i, (width, label, count) in enumerate(zip(widths, labels, counts)):
             self.set_xy(x, y)
-            self.multi_cell(width, height / (label.count("\n") + 1), label, border=0, fill=True,
+            self.multi_cell(width, height / count, label, border=0, fill=True,
                             align=(aligns[i] if aligns else "L"), new_x=XPos.RIGHT, new_y=YPos.TOP)
             x += width
         self.set_xy(self.l_margin, y + height)
@@ -191,16 +236,25 @@ def _title_block(pdf: _Document) -> None:
         (w["cards"], str(meta.cards), w["monthly_fee"],
          f'{money(meta.monthly_fee)} {w["yuan"]}' if meta.monthly_fee is not None else "—"),
     ]
+    pdf.set_font(FAMILY, size=8.5)
     for label1, value1, label2, value2 in pairs:
-        pdf.set_font(FAMILY, size=8.5)
-        pdf.set_text_color(*MUTED)
-        pdf.cell(22, 6, label1)
-        pdf.set_text_color(*INK)
-        pdf.cell(78, 6, value1)
-        pdf.set_text_color(*MUTED)
-        pdf.cell(20, 6, label2)
-        pdf.set_text_color(*RED if label2 == w["status"] and pdf.marked else INK)
-        pdf.cell(60, 6, value2, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        # The parties are named in full as in the contract: a long name wraps within its column.
+        cells = [(22, label1, MUTED), (78, value1, INK), (20, label2, MUTED),
+                 (60, value2, RED if label2 == w["status"] and pdf.marked else INK)]
+        counts = [len(pdf.lines(text, width)) for width, text, _ in cells]
+        height = 6 if max(counts) == 1 else 4.5 * max(counts) + 1.5
+        y = pdf.get_y()
+        if y + height > pdf.page_break_trigger:
+            pdf.add_page()
+            pdf.set_font(FAMILY, size=8.5)
+            y = pdf.get_y()
+        x = pdf.l_margin
+        for (width, text, colour), count in zip(cells, counts):
+            pdf.set_xy(x, y)
+            pdf.set_text_color(*colour)
+            pdf.multi_cell(width, 6 if count == 1 else 4.5, text, new_x=XPos.RIGHT, new_y=YPos.TOP)
+            x += width
+        pdf.set_xy(pdf.l_margin, y + height)
     pdf.set_text_color(*INK)
 
 
@@ -259,7 +313,7 @@ def _incidents(pdf: _Document) -> None:
     kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
     r1, r2 = clause_of(meta, ("R1",)), clause_of(meta, ("R2",))
     deadline = f'{w["deadline"]} {number(meta.repair_deadline_hours)}h' if r1 else w["deadline"]
-    widths = [14, 23, 23, 23, 14, 19, 10, 13, 14, 13, 14]
+    widths = [14, 21.5, 21.5, 21.5, 16, 21.5, 10, 13, 14, 13, 14]  # "interruption" needs 16 at 7 pt
     aligns = ["L", "L", "L", "L", "L", "L", "R", "R", "C", "C", "R"]
     labels = [w["id"], w["reported_at"], w["started_at"], w["restored_at"], w["kind"], w["cause"],
               w["cards_short"], w["repair_hours"].replace("（", "\n（").replace(" (", "\n("),
@@ -287,7 +341,7 @@ def _incidents(pdf: _Document) -> None:
             i["affected_cards"], i["repair_hours"] or (w["open"] if i["restored_at"] is None else ""),
             "" if met is None else w["met"] if met else w["missed"],
             i["strike_number"] or "", money(i["penalty"]),
-        ], aligns, size=7)
+        ], aligns, size=7, wrap=(0, 4, 5))
     pdf.table_header = None
 
 
@@ -321,7 +375,7 @@ def _payments(pdf: _Document) -> None:
     pdf.head(widths, [w["paid_at"], w["amount"], "  " + w["note"]], aligns)
     for payment in payments:
         pdf.row(widths, [local_text(payment.paid_at, pdf.tz), f'{money(payment.amount)} {w["yuan"]}',
-                         "  " + payment.note], aligns)
+                         "  " + payment.note], aligns, wrap=(2,))
     total = sum((p.amount for p in payments), Decimal("0"))
     pdf.row(widths, [w["sum"], f'{money(total)} {w["yuan"]}', ""], aligns)
 
@@ -341,18 +395,22 @@ def _adjustments(pdf: _Document) -> None:
 
 def _signatures(pdf: _Document) -> None:
     w, meta = pdf.w_, pdf.meta
-    pdf.section(w["signatures"], need=70)
+    pdf.set_font(FAMILY, size=10)
+    names = [f"{party}：{name}" if meta.lang == "zh" else f"{party}: {name}"
+             for party, name in ((w["customer"], meta.customer), (w["carrier"], meta.carrier))]
+    # The sign and seal lines go below the longer party name, however many lines it wraps to.
+    below = max(16, 5.5 * max(len(pdf.lines(name, 86)) for name in names) + 5)
+    pdf.section(w["signatures"], need=54 + below)
     top = pdf.get_y() + 2
-    for column, (party, name) in enumerate(((w["customer"], meta.customer), (w["carrier"], meta.carrier))):
+    for column, name in enumerate(names):
         x = 15 + column * 92
         pdf.set_xy(x, top)
         pdf.set_font(FAMILY, size=10)
         with pdf.bold():
-            pdf.multi_cell(86, 5.5, f"{party}：{name}" if meta.lang == "zh" else f"{party}: {name}",
-                           new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.multi_cell(86, 5.5, name, new_x=XPos.LEFT, new_y=YPos.NEXT)
         pdf.set_font(FAMILY, size=9.5)
         pdf.set_draw_color(*INK)
-        y = top + 16
+        y = top + below
         for label in (w["sign"], w["seal"], w["sign_date"]):
             pdf.set_xy(x, y)
             pdf.cell(16, 6, f"{label}：" if meta.lang == "zh" else f"{label}:")
@@ -360,9 +418,9 @@ def _signatures(pdf: _Document) -> None:
             y += 14
         pdf.set_draw_color(*LINE)
         pdf.set_dash_pattern(dash=1.2, gap=1.2)
-        pdf.ellipse(x + 56, top + 14, 30, 30)  # where the seal goes
+        pdf.ellipse(x + 56, top + below - 2, 30, 30)  # where the seal goes
         pdf.set_dash_pattern()
-    pdf.set_y(top + 62)
+    pdf.set_y(top + below + 46)
 
 
 def render_pdf(report: dict, meta: ReportMeta) -> bytes:

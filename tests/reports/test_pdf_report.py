@@ -122,3 +122,52 @@ def test_period_threshold_is_judged_on_exact_seconds_not_on_the_waiver(qmga_june
     # without the exact figure (or when it no longer agrees with a frozen month's), the written hours
     assert "已达到" in period_sentence(dict(reached, outage_hours="94.94"), meta, words("zh"))
     assert "未达到" in period_sentence(report["totals"], meta, words("zh"))
+
+
+def word_boxes(data: bytes, tmp_path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Every page's words with their boxes in points (pdftotext -bbox)."""
+    from html import unescape
+
+    tool = require_tool("pdftotext")
+    path = tmp_path / "boxes.pdf"
+    path.write_bytes(data)
+    out = subprocess.run([tool, "-bbox", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True)
+    word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>')
+    return [[(float(a), float(b), float(c), float(d), unescape(t)) for a, b, c, d, t in word.findall(page)]
+            for page in out.stdout.decode("utf-8").split("<page ")[1:]]
+
+
+def test_long_names_ids_causes_and_notes_wrap_inside_their_columns(xjgat_july, tmp_path):
+    """Ready to sign: nothing typed runs into the next column or off the page, nothing is cut.
+    (The parties' names are up to 200 characters, an external ID 120, a payment note 500.)"""
+    from decimal import Decimal
+
+    from desk.reports.meta import Payment
+
+    from .conftest import incident, utc
+
+    report, meta = xjgat_july
+    long_id = "XJ-2025-07-01-第一分局-光缆中断-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    note = "2025年上半年服务费，按合同三.(二)第一期付款，发票号 12345678，经办人签字确认后入账，" * 3 + "\n第二行"
+    report = dict(report, incidents=[dict(report["incidents"][0], external_id=long_id),
+                                     *report["incidents"][1:],
+                                     incident(14, "2025-07-19T02:00:00+00:00", "2025-07-19T03:00:00+00:00",
+                                              cause="planned_maintenance", hours="1.00", cards=3360)])
+    meta = replace(meta, customer="新疆维吾尔自治区公安厅" * 6, carrier="中国移动通信集团新疆有限公司巴州分公司" * 4,
+                   payments_to_date=[Payment(utc("2025-04-15T02:00"), Decimal("191820.00"), note)])
+    left, right = 15 / 25.4 * 72, 195 / 25.4 * 72  # the margins, in points
+    for lang in ("zh", "en"):
+        data = render_pdf(report, replace(meta, lang=lang))
+        for number, words_ in enumerate(word_boxes(data, tmp_path), 1):
+            for box in words_:
+                assert left - 0.5 <= box[0] and box[2] <= right + 0.5, (lang, number, box)
+            for i, a in enumerate(words_):
+                for b in words_[i + 1:]:
+                    assert not (a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5), \
+                        (lang, number, a, b)
+        pages = word_boxes(data, tmp_path)
+        # Each text whole, read down its column: the ID, the parties (page 1), the note.
+        for whole, first, last in ((long_id, 15, 29), (meta.customer, 37, 115), (meta.carrier, 37, 115),
+                                   (note, 105, 195)):
+            column = "".join(w[4] for page in pages for w in page if first - 1 <= w[0] * 25.4 / 72 < last)
+            assert re.sub(r"\s+", "", whole) in column, (lang, whole[:20])
