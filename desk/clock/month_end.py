@@ -72,11 +72,13 @@ def freeze_month(contract: Contract, month: str) -> FrozenReport:
     as_of = month_bounds(year, mon, contract.terms().tz)[1]
     report = build_report(contract.terms(), incident_facts(contract, as_of), payment_facts(contract, as_of),
                           year, mon, as_of, frozen=True)
-    from desk.reports.services import report_adjustments
+    from desk.reports.services import meta_as_of, report_adjustments
 
     adjustments = report_adjustments(contract.code, month, as_of)
+    meta = meta_as_of(contract, report, adjustments).snapshot()
     frozen = FrozenReport(contract_id=contract.id, month=month, report_json=canonical_json(report).decode("utf-8"),
-                          report_hash=report_hash(report), adjustments_json=json.dumps(adjustments))
+                          report_hash=report_hash(report), adjustments_json=json.dumps(adjustments),
+                          meta_json=json.dumps(meta, ensure_ascii=False))
     db.session.add(frozen)
     db.session.flush()
     return frozen

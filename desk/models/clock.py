@@ -79,3 +79,7 @@ class FrozenReport(db.Model):
     # The adjustments to earlier months this month's report stated when it was frozen (JSON list),
     # so each correction is stated once, in the first report after it was made.
     adjustments_json: Mapped[str] = mapped_column(Text, default="[]")
+    # What the renderers took from the database when it was frozen (ReportMeta.snapshot): the words,
+    # the payments to date and the chart series, so its downloads stay the signed documents.
+    # NULL for a month frozen before it was kept: those are rendered from the database.
+    meta_json: Mapped[str | None] = mapped_column(Text)

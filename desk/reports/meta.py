@@ -65,6 +65,44 @@ class ReportMeta:
     def payments(self) -> list[Payment]:
         return [p if isinstance(p, Payment) else Payment(*p) for p in self.payments_to_date]
 
+    def snapshot(self) -> dict:
+        """What the renderers take from the database, as JSON: a frozen month is rendered from it ever
+        after, so its documents stay the signed ones whatever is entered or edited later. Without
+        lang and adjustments, which are given when rendering (the adjustments are stored apart)."""
+        return {
+            "contract": self.contract, "title": self.title, "customer": self.customer, "carrier": self.carrier,
+            "cards": self.cards, "total_amount": _text(self.total_amount), "generated_at": _text(self.generated_at),
+            "monthly_fee": _text(self.monthly_fee), "timezone": self.timezone,
+            "repair_deadline_hours": _text(self.repair_deadline_hours), "day_waiver_hours": _text(self.day_waiver_hours),
+            "period_waiver_hours": _text(self.period_waiver_hours), "strike_threshold": self.strike_threshold,
+            "service_start": _text(self.service_start), "service_end": _text(self.service_end),
+            "payments_to_date": [[_text(p.paid_at), _text(p.amount), p.note] for p in self.payments()],
+            "daily_outage_hours": [[_text(day), _text(h)] for day, h in self.daily_outage_hours],
+            "cumulative_outage": [[_text(at), _text(h)] for at, h in self.cumulative_outage],
+            "strikes_timeline": [[_text(at), number, provisional] for at, number, provisional in self.strikes_timeline],
+            "outage_seconds": self.outage_seconds, "clause_labels": dict(self.clause_labels),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping, **given) -> ReportMeta:
+        """The meta a snapshot() stored, with the fields given (lang, adjustments)."""
+        return cls(
+            contract=data["contract"], title=data["title"], customer=data["customer"], carrier=data["carrier"],
+            cards=data["cards"], total_amount=Decimal(data["total_amount"]),
+            generated_at=datetime.fromisoformat(data["generated_at"]), monthly_fee=_decimal(data["monthly_fee"]),
+            timezone=data["timezone"], repair_deadline_hours=_decimal(data["repair_deadline_hours"]),
+            day_waiver_hours=_decimal(data["day_waiver_hours"]),
+            period_waiver_hours=_decimal(data["period_waiver_hours"]), strike_threshold=data["strike_threshold"],
+            service_start=_date(data["service_start"]), service_end=_date(data["service_end"]),
+            payments_to_date=[Payment(datetime.fromisoformat(at), Decimal(amount), note)
+                              for at, amount, note in data["payments_to_date"]],
+            daily_outage_hours=[(date.fromisoformat(day), Decimal(h)) for day, h in data["daily_outage_hours"]],
+            cumulative_outage=[(datetime.fromisoformat(at), Decimal(h)) for at, h in data["cumulative_outage"]],
+            strikes_timeline=[(datetime.fromisoformat(at), number, provisional)
+                              for at, number, provisional in data["strikes_timeline"]],
+            outage_seconds=data["outage_seconds"], clause_labels=data["clause_labels"], **given,
+        )
+
     @property
     def has_strikes(self) -> bool:
         return self.strike_threshold is not None
@@ -72,3 +110,16 @@ class ReportMeta:
     @property
     def has_waivers(self) -> bool:
         return self.day_waiver_hours is not None or self.period_waiver_hours is not None
+
+
+def _text(value: Decimal | date | datetime | None) -> str | None:
+    """A Decimal, date or aware datetime as exact text (str, ISO 8601), None as None."""
+    return None if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _date(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)

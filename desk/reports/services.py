@@ -14,6 +14,7 @@ from desk.extensions import db
 from desk.models import Contract, FrozenReport, Incident, MaintenanceNotice, Payment, utcnow
 from desk.sla.incidents import IncidentFacts, MaintenanceWindow, PaymentFacts
 from desk.reports.csv_report import render_csv
+from desk.reports.hashing import report_hash
 from desk.reports.meta import Payment as MetaPayment
 from desk.reports.meta import ReportMeta
 from desk.reports.pdf_report import render_pdf
@@ -187,7 +188,21 @@ def mark_corrections(contract_id: int, instants: list[datetime]) -> None:
 
 
 def report_meta(contract: Contract, report: dict, lang: str = "zh") -> ReportMeta:
-    """The renderers' view of a contract and month: its words, thresholds, payments and chart series."""
+    """The renderers' view of a contract and month: its words, thresholds, payments and chart series.
+
+    The stored document of a frozen month renders from what was stored with it: a payment dated
+    before its end, a cause corrected or the contract edited after the freeze changes the next
+    report's adjustments, never the signed month's PDF, XLSX or CSV.
+    """
+    frozen = frozen_report(contract, report["month"])
+    if frozen is not None and frozen.meta_json and frozen.report_hash == report_hash(report):
+        return ReportMeta.from_snapshot(json.loads(frozen.meta_json), lang=lang,
+                                        adjustments=json.loads(frozen.adjustments_json or "[]"))
+    return meta_as_of(contract, report, _stated_adjustments(contract, report), lang)
+
+
+def meta_as_of(contract: Contract, report: dict, adjustments: list[dict], lang: str = "zh") -> ReportMeta:
+    """The meta read from the database at the report's as_of."""
     terms = contract.terms()
     as_of = datetime.fromisoformat(report["as_of"])
     year, mon = parse_month(report["month"])
@@ -212,7 +227,7 @@ def report_meta(contract: Contract, report: dict, lang: str = "zh") -> ReportMet
         # R5 compares exact seconds (spec §1); the report carries them rounded to 0.01 h.
         outage_seconds=month_outage_seconds(
             qualifying_outages(terms, counted_incidents(terms, incidents, as_of), as_of), year, mon, terms),
-        adjustments=_stated_adjustments(contract, report),
+        adjustments=adjustments,
     )
 
 

@@ -171,3 +171,16 @@ def test_long_names_ids_causes_and_notes_wrap_inside_their_columns(xjgat_july, t
                                    (note, 105, 195)):
             column = "".join(w[4] for page in pages for w in page if first - 1 <= w[0] * 25.4 / 72 < last)
             assert re.sub(r"\s+", "", whole) in column, (lang, whole[:20])
+
+
+def test_a_stored_snapshot_renders_the_same_document(any_report):
+    """A frozen month renders from ReportMeta.snapshot() as stored (JSON): the same bytes as from the meta."""
+    import json
+
+    from desk.reports.meta import ReportMeta
+
+    report, meta = any_report
+    stored = json.loads(json.dumps(meta.snapshot(), ensure_ascii=False))
+    again = ReportMeta.from_snapshot(stored, lang=meta.lang, adjustments=meta.adjustments)
+    assert again.snapshot() == meta.snapshot() and again.payments() == meta.payments()
+    assert render_pdf(report, again) == render_pdf(report, meta)

@@ -192,3 +192,39 @@ def test_months_outside_the_calendar_are_refused_on_every_page(signed_in, month)
         response = signed_in(name).get(path)
         assert response.status_code == 422, (path, response.status_code)
         assert "月份：须在 1970-01 至 9998-12 之间" in response.get_data(as_text=True), path
+
+
+def test_a_frozen_month_renders_as_signed_whatever_is_entered_after(signed_in, app):
+    """The signed June: a payment dated in June, a cause corrected and the carrier's name edited after the
+    freeze change July's adjustments and the live figures, never June's PDF, CSV or XLSX."""
+    from desk.clock.month_end import ensure_freeze_events
+    from desk.clock.tick import tick
+    from desk.contracts.services import get_contract
+    from desk.db import transaction
+    from desk.incidents.imports import import_payments
+    from desk.reports.xlsx_report import HEADER_ROW
+    from tests.sla.conftest import local
+
+    import_payments("QMGA-JWT-2025", b"paid_at,amount,note\n2025-06-10T10:00,16350.00,June\n", Actor.system("test"))
+    ensure_freeze_events(local("2025-07-01T00:05"))
+    tick(local("2025-07-01T00:10"))
+    client = signed_in("qm-manager")
+    signed = {fmt: client.get(URL + "/" + fmt).data for fmt in ("pdf", "csv", "xlsx")}
+
+    import_payments("QMGA-JWT-2025", b"paid_at,amount,note\n2025-06-20T10:00,999.00,late\n", Actor.system("test"))
+    import_incidents("QMGA-JWT-2025", b"external_id,reported_at,started_at,restored_at,kind,cause,cause_confirmed\n"
+                     b"QM-0603,2025-06-03T10:00,2025-06-03T10:00,2025-06-03T13:30,interruption,customer,true\n",
+                     Actor.system("test"))
+    with transaction():
+        get_contract("QMGA-JWT-2025").carrier = "中国移动通信集团新疆有限公司巴音郭楞分公司"
+
+    assert client.get(URL + "/pdf").data == signed["pdf"]
+    assert client.get(URL + "/csv").data == signed["csv"]
+    book = load_workbook(io.BytesIO(client.get(URL + "/xlsx").data))
+    before = load_workbook(io.BytesIO(signed["xlsx"]))
+    for sheet in before.sheetnames:  # the bytes carry openpyxl's time stamp; every cell is the same
+        assert [r for r in book[sheet].iter_rows(values_only=True)] == \
+               [r for r in before[sheet].iter_rows(values_only=True)], sheet
+    assert [r[1] for r in book["已付服务费"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)] == [16350]
+    # the live figures have moved: the month recomputed at its end shows them
+    assert "999.00,late" in client.get(URL + "/csv?as_of=2025-07-01T00:00").data.decode("utf-8-sig")
