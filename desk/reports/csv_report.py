@@ -1,7 +1,7 @@
 """The monthly report as CSV: UTF-8 with a BOM so that Excel opens the Chinese correctly.
 
 Sections one after another, each opened by a row "## <key>" and its header row: totals, incidents,
-day_waivers, payments,
+day_waivers, payments, termination_decisions (六.(六), up to as_of),
 adjustments (corrections to frozen earlier months). Figures are written exactly as in the JSON ("1689.50"); times twice, in the
 contract's time zone and in UTC.
 
@@ -101,6 +101,13 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     for payment in meta.payments():
         rows.writerow([local_text(payment.paid_at, tz, True), utc_text(payment.paid_at),
                        _figure(f"{payment.amount:.2f}"), payment.note])
+    rows.writerow([])
+
+    rows.writerow(["## termination_decisions", w["decisions"], clause_of(meta, ("R3",))])
+    rows.writerow(["decided_at", "decided_at_utc", "decision", "strikes_at_decision", "note"])
+    for decision in meta.decisions:
+        rows.writerow([local_text(decision.decided_at, tz, True), utc_text(decision.decided_at), decision.decision,
+                       decision.strikes, decision.note])
     rows.writerow([])
 
     rows.writerow(["## adjustments", w["adjustments"]])

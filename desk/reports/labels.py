@@ -42,6 +42,9 @@ TEXT = {
         "termination_text": "累计违约 {n} 次，达到 {t} 次：甲方有权终止合同；行使时乙方退还已付服务费 {refund} 元，"
                             "并支付违约金 {penalty} 元（{clause}）。是否行使由甲方决定，本系统不会自行终止合同。",
         "no_termination_text": "累计违约 {n} 次，未达到 {t} 次，甲方尚无终止权（{clause}）。",
+        "decisions": "甲方终止权决定", "decided_at": "决定时间", "decision": "决定",
+        "exercised": "行使终止权", "not_exercised": "暂不行使终止权",
+        "decision_text": "{at} 甲方决定{decision}（当时累计违约 {n} 次，{clause}）。",
         "period_text": "本月累计中断 {h} 小时，阈值 {t} 小时（{clause}）：{result}",
         "period_yes": "已达到，期间服务费减免 {amount} 元。", "period_no": "未达到，无期间减免。",
         "period_all_days": "已达到，但中断所在各日已按当日服务费减免全免（{clause}），不重复减免，期间减免 0.00 元。",
@@ -91,6 +94,9 @@ TEXT = {
                             "the fees paid, {refund} CNY, and pay a penalty of {penalty} CNY ({clause}). "
                             "The customer decides; the desk never terminates by itself.",
         "no_termination_text": "{n} strikes, below the threshold of {t}: no termination right ({clause}).",
+        "decisions": "Termination decisions", "decided_at": "Decided at", "decision": "Decision",
+        "exercised": "to exercise the termination right", "not_exercised": "not to exercise the termination right",
+        "decision_text": "{at}: the customer decided {decision} ({n} strikes then, {clause}).",
         "period_text": "Cumulative outage {h} h, threshold {t} h ({clause}): {result}",
         "period_yes": "reached, period waiver {amount} CNY.", "period_no": "not reached, no period waiver.",
         "period_all_days": "reached, but every outage day is already waived whole by the day waiver ({clause}); "
@@ -240,6 +246,13 @@ def period_sentence(totals: dict, meta, w: dict) -> str:
         result = w["period_all_days"].format(clause=meta.clause("R4") if meta.day_waiver_hours is not None else "")
     return w["period_text"].format(h=totals["outage_hours"], t=number(meta.period_waiver_hours),
                                    clause=meta.clause("R5"), result=result)
+
+
+def decision_sentence(decision, meta, w: dict) -> str:
+    """A termination decision (meta.Decision) in words, with its note: what the customer decided, when."""
+    text = w["decision_text"].format(at=local_text(decision.decided_at, meta.timezone), decision=w[decision.decision],
+                                     n=decision.strikes, clause=meta.clause("R3"))
+    return f"{text} {decision.note}" if decision.note else text
 
 
 RULES_BEHIND = {key: rules for key, rules, _ in TOTALS}

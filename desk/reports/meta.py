@@ -25,6 +25,16 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """六.(六): the customer's decision on its termination right, as recorded on the desk."""
+
+    decided_at: datetime  # aware UTC
+    decision: str  # exercised | not_exercised
+    strikes: int  # strikes to date when it was decided
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ReportMeta:
     """The contract as the report names it, the thresholds of its clauses and the chart series.
 
@@ -57,6 +67,8 @@ class ReportMeta:
     clause_labels: Mapping[str, str] = field(default_factory=dict)
     # Corrections to frozen earlier months, stated in this report (services.report_adjustments).
     adjustments: Sequence[Mapping[str, str]] = ()
+    # The customer's decisions on its termination right up to as_of, oldest first (六.(六)).
+    decisions: Sequence[Decision] = ()
 
     def clause(self, rule: str) -> str:
         """The clause of this contract that rule R1..R5 implements."""
@@ -81,6 +93,7 @@ class ReportMeta:
             "cumulative_outage": [[_text(at), _text(h)] for at, h in self.cumulative_outage],
             "strikes_timeline": [[_text(at), number, provisional] for at, number, provisional in self.strikes_timeline],
             "outage_seconds": self.outage_seconds, "clause_labels": dict(self.clause_labels),
+            "decisions": [[_text(d.decided_at), d.decision, d.strikes, d.note] for d in self.decisions],
         }
 
     @classmethod
@@ -100,7 +113,10 @@ class ReportMeta:
             cumulative_outage=[(datetime.fromisoformat(at), Decimal(h)) for at, h in data["cumulative_outage"]],
             strikes_timeline=[(datetime.fromisoformat(at), number, provisional)
                               for at, number, provisional in data["strikes_timeline"]],
-            outage_seconds=data["outage_seconds"], clause_labels=data["clause_labels"], **given,
+            outage_seconds=data["outage_seconds"], clause_labels=data["clause_labels"],
+            decisions=[Decision(datetime.fromisoformat(at), decision, strikes, note)
+                       for at, decision, strikes, note in data.get("decisions", [])],
+            **given,
         )
 
     @property

@@ -18,7 +18,8 @@ from fpdf.enums import MethodReturnValue, TextMode, XPos, YPos
 from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
-    CAUSES, KINDS, TOTALS, clause_of, clause_text, local_text, money, number, period_sentence, rules_of, words,
+    CAUSES, KINDS, TOTALS, clause_of, clause_text, decision_sentence, local_text, money, number, period_sentence,
+    rules_of, words,
 )
 from desk.reports.meta import ReportMeta
 
@@ -292,6 +293,8 @@ def _totals(pdf: _Document) -> None:
                           colour=RED)
         else:
             pdf.paragraph(w["no_termination_text"].format(**args))
+        for decision in meta.decisions:  # what the customer decided on the right, up to as_of
+            pdf.paragraph(decision_sentence(decision, meta, w), colour=RED if decision.decision == "exercised" else INK)
 
 
 def _charts(pdf: _Document) -> None:

@@ -11,10 +11,11 @@ from sqlalchemy import and_, or_, select
 from desk.contracts.services import get_contract
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.models import Contract, FrozenReport, Incident, MaintenanceNotice, Payment, utcnow
+from desk.models import Contract, FrozenReport, Incident, MaintenanceNotice, Payment, TerminationDecision, utcnow
 from desk.sla.incidents import IncidentFacts, MaintenanceWindow, PaymentFacts
 from desk.reports.csv_report import render_csv
 from desk.reports.hashing import report_hash
+from desk.reports.meta import Decision
 from desk.reports.meta import Payment as MetaPayment
 from desk.reports.meta import ReportMeta
 from desk.reports.pdf_report import render_pdf
@@ -228,6 +229,11 @@ def meta_as_of(contract: Contract, report: dict, adjustments: list[dict], lang: 
         outage_seconds=month_outage_seconds(
             qualifying_outages(terms, counted_incidents(terms, incidents, as_of), as_of), year, mon, terms),
         adjustments=adjustments,
+        decisions=[Decision(*row) for row in db.session.execute(
+            select(TerminationDecision.decided_at, TerminationDecision.decision,
+                   TerminationDecision.strikes_at_decision, TerminationDecision.note)
+            .where(TerminationDecision.contract_id == contract.id, TerminationDecision.decided_at <= as_of)
+            .order_by(TerminationDecision.decided_at, TerminationDecision.id))],
     )
 
 

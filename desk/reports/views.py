@@ -52,6 +52,7 @@ def show(code: str, month: str):
                 local=lambda v: labels.local_text(v, contract.timezone),
                 clause=lambda key: labels.clause_text(meta, key, labels.words(lang)), has_waivers=meta.has_waivers,
                 payments=meta.payments(), adjustments=meta.adjustments, digest=report_hash(report), formats=FORMATS,
+                decisions=[labels.decision_sentence(d, meta, labels.words(lang)) for d in meta.decisions],
                 query=request.query_string.decode("ascii", "replace"))
 
 

@@ -151,6 +151,14 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
         sheet.ws.append([sheet.cell(local(payment.paid_at, tz), DATETIME), sheet.cell(payment.amount, MONEY),
                          sheet.cell(payment.note)])
 
+    if meta.decisions:  # the customer's decisions on its termination right up to as_of (六.(六))
+        sheet = _Sheet(book, w["decisions"], [19, 24, 12, 40])
+        sheet.heading(report, meta, w["decisions"])
+        sheet.header([w["decided_at"], w["decision"], w["strikes_to_date"], w["note"]])
+        for decision in meta.decisions:
+            sheet.ws.append([sheet.cell(local(decision.decided_at, tz), DATETIME), sheet.cell(w[decision.decision]),
+                             sheet.cell(decision.strikes, INTEGER), sheet.cell(decision.note)])
+
     if meta.adjustments:  # corrections to frozen earlier months, stated once
         sheet = _Sheet(book, w["sheet_adjustments"], [10, 22, 16, 16, 16])
         sheet.heading(report, meta, w["adjustments"])

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,38 @@ def test_a_frozen_month_renders_as_signed_whatever_is_entered_after(signed_in, a
     assert [r[1] for r in book["已付服务费"].iter_rows(min_row=HEADER_ROW + 1, values_only=True)] == [16350]
     # the live figures have moved: the month recomputed at its end shows them
     assert "999.00,late" in client.get(URL + "/csv?as_of=2025-07-01T00:00").data.decode("utf-8-sig")
+
+
+def test_the_termination_decision_is_in_every_format_from_its_instant(signed_in, tmp_path):
+    """六.(六): once the customer decides on its termination right, the report says what and when
+    (PDF, page, CSV, XLSX); a report as of an earlier instant does not."""
+    from desk.contracts.services import get_contract
+    from desk.extensions import db
+    from desk.incidents import services
+    from desk.models import User
+    from tests.sla.conftest import local
+
+    from .test_pdf_report import pdf_text
+
+    import_incidents("XJGAT-POOL-2025", (FIXTURES / "xjgat-2025.csv").read_bytes(), Actor.system("test"))
+    client = signed_in("xj-manager")
+    manager = Actor.of_user(db.session.query(User).filter_by(username="xj-manager").one())
+    services.record_termination_decision(manager, get_contract("XJGAT-POOL-2025"), "exercised", "书面通知已送达",
+                                         now=local("2025-07-18T10:00"))
+    url = "/contracts/XJGAT-POOL-2025/reports/2025-07"
+    after, before = "?as_of=2025-07-31T12:00", "?as_of=2025-07-18T09:00"
+
+    def pdf(query):
+        return re.sub(r"\s+", " ", " ".join(pdf_text(client.get(url + "/pdf" + query).data, tmp_path)))
+
+    assert "2025-07-18 10:00 甲方决定行使终止权（当时累计违约 3 次，六.(六)）。 书面通知已送达" in pdf(after)
+    assert "甲方决定行使" not in pdf(before)
+    assert ("2025-07-18 10:00: the customer decided to exercise the termination right (3 strikes then, 六.(六)). "
+            "书面通知已送达") in pdf(after + "&lang=en")
+    assert "2025-07-18 10:00 甲方决定行使终止权（当时累计违约 3 次，六.(六)）。 书面通知已送达" in \
+        client.get(url + after).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(client.get(url + "/csv" + after).data.decode("utf-8-sig"))))
+    assert ["2025-07-18 10:00:00", "2025-07-18T02:00:00Z", "exercised", "3", "书面通知已送达"] in rows
+    book = load_workbook(io.BytesIO(client.get(url + "/xlsx" + after).data))
+    assert list(book["甲方终止权决定"].iter_rows(min_row=5, values_only=True))[0][1:] == ("行使终止权", 3, "书面通知已送达")
+    assert "甲方终止权决定" not in load_workbook(io.BytesIO(client.get(url + "/xlsx" + before).data)).sheetnames
