@@ -18,7 +18,7 @@ from fpdf.enums import MethodReturnValue, TextMode, XPos, YPos
 from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
-    CAUSES, KINDS, TOTALS, clause_of, clause_text, decision_sentence, local_text, money, number, period_sentence,
+    CAUSES, KINDS, TEXT, TOTALS, clause_of, clause_text, decision_sentence, local_text, money, number, period_sentence,
     rules_of, words,
 )
 from desk.reports.meta import ReportMeta
@@ -70,7 +70,8 @@ class _Document(FPDF):
             self.set_text_color(*RED)
             self.set_draw_color(*RED)
             self.set_x(195 - 40)
-            self.cell(40, 5, f'{w["provisional"]}' + ("" if self.meta.lang == "en" else " PROVISIONAL"),
+            # In both languages: the English version of a Chinese contract's report is marked 临时 too.
+            self.cell(40, 5, f'{TEXT["zh"]["provisional"]} {TEXT["en"]["provisional"]}',
                       border=1, align="C")
         self.set_draw_color(*LINE)
         self.line(15, 14.5, 195, 14.5)

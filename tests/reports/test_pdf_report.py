@@ -73,6 +73,14 @@ def test_provisional_mark_and_page_numbers_on_every_page(xjgat_july, tmp_path):
         assert report_hash(dict(report, incidents=many)) in page
 
 
+def test_english_pages_are_marked_in_chinese_too(xjgat_july, tmp_path):
+    """临时 PROVISIONAL on every page of the English version as well (docs/reports.md)."""
+    report, meta = xjgat_july
+    many = [dict(report["incidents"][0], id=n) for n in range(120)]
+    pages = pdf_text(render_pdf(dict(report, incidents=many), replace(meta, lang="en")), tmp_path)
+    assert len(pages) > 2 and all(re.search(r"临时\s+PROVISIONAL", page) for page in pages)
+
+
 def test_not_final_alone_is_marked(qmga_june, tmp_path):
     report, meta = qmga_june
     pages = pdf_text(render_pdf(dict(report, final=False), meta), tmp_path)
