@@ -37,11 +37,13 @@ def _numbers(name: str, default: str, kind=int) -> tuple:
     return values
 
 
+# The development signing key: public (it is in this file), so a production desk refuses to start with it.
 DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
 
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+    DESK_REQUIRE_SECRET_KEY = False  # production: refuse the development key (desk.create_app)
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     DESK_TIMEZONE = os.environ.get("DESK_TIMEZONE", "Asia/Shanghai")
@@ -98,6 +100,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("DESK_SECURE_COOKIES", True)
+    DESK_REQUIRE_SECRET_KEY = True
 
 
 CONFIGS = {

@@ -39,7 +39,7 @@ def create_app(config: dict | str | None = None) -> Flask:
     app.config.from_object(config_for(config if isinstance(config, str) else None))
     if isinstance(config, dict):
         app.config.update(config)
-    if not (app.debug or app.testing) and app.config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
+    if app.config["DESK_REQUIRE_SECRET_KEY"] and app.config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
         # The development key is public: with it anyone could sign a session cookie as any user.
         raise RuntimeError("SECRET_KEY is not set: production needs its own secret key")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

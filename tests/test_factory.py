@@ -25,3 +25,6 @@ def test_production_refuses_to_start_without_its_own_secret_key(database_url, mo
         with pytest.raises(RuntimeError, match="SECRET_KEY"):
             create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": key})
     assert not create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "a-real-secret"}).debug
+    # Elsewhere the development key serves: make run, the tests, and the benchmark's apps (DEBUG off).
+    monkeypatch.setenv("DESK_ENV", "development")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": database_url, "DEBUG": False}).secret_key == "dev-only-change-me"
