@@ -33,6 +33,9 @@ def font_path() -> Path:
     return Path(str(files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"))
 
 
+PAGE_COUNT = "{nb}"  # fpdf2's alias for the number of pages, replaced when the document is closed
+
+
 class _Document(FPDF):
     def __init__(self, report: dict, meta: ReportMeta):
         super().__init__(orientation="P", unit="mm", format="A4")
@@ -57,6 +60,9 @@ class _Document(FPDF):
 
     # -- on every page -------------------------------------------------------------------------
     def header(self):
+        # The page-count alias only while the footer draws it: fpdf2 replaces the alias in every text
+        # drawn while it is set, and a note or a name reading "{nb}" would print the page count.
+        self.alias_nb_pages(None)
         w = self.w_
         self.set_xy(15, 8)
         self.set_font(FAMILY, size=7.5)
@@ -94,7 +100,9 @@ class _Document(FPDF):
         self.set_font(FAMILY, size=8)
         self.set_text_color(*INK)
         self.set_xy(135, 284)
-        self.cell(60, 4, w["page"].format(n=self.page_no(), m="{nb}"), align="R")  # {nb}: fpdf2's alias
+        # Left set: output() replaces it after drawing the last footer; the next header unsets it.
+        self.alias_nb_pages(PAGE_COUNT)
+        self.cell(60, 4, w["page"].format(n=self.page_no(), m=PAGE_COUNT), align="R")
 
     # -- building blocks -------------------------------------------------------------------------
     def bold(self):

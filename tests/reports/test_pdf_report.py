@@ -192,3 +192,21 @@ def test_a_stored_snapshot_renders_the_same_document(any_report):
     again = ReportMeta.from_snapshot(stored, lang=meta.lang, adjustments=meta.adjustments)
     assert again.snapshot() == meta.snapshot() and again.payments() == meta.payments()
     assert render_pdf(report, again) == render_pdf(report, meta)
+
+
+def test_typed_text_reading_like_the_page_count_alias_prints_as_typed(xjgat_july, tmp_path):
+    """fpdf2 replaced its page-count alias in every text drawn: a payment note "发票 {nb} 号" printed
+    as "发票 2 号". Only the footer's page count is replaced now."""
+    from decimal import Decimal
+
+    from desk.reports.meta import Payment
+
+    from .conftest import utc
+
+    report, meta = xjgat_july
+    meta = replace(meta, carrier=meta.carrier + " {nb}",
+                   payments_to_date=[Payment(utc("2025-04-15T02:00"), Decimal("191820.00"), "发票 {nb} 号")])
+    pages = pdf_text(render_pdf(report, meta), tmp_path)
+    text = "\n".join(pages)
+    assert "发票 {nb} 号" in text and meta.carrier in re.sub(r"[ \t]+", " ", text)
+    assert f"第1页/共{len(pages)}页" in pages[0].replace(" ", "")
