@@ -208,8 +208,11 @@ def _on_deadline_warning(event: ClockEvent, incident: Incident, batch: Batch, wr
     minutes = event.payload["minutes_left"]
     text = f"【预警】工单{batch.first_ticket_number(incident)} 距修复时限还有{minutes}分钟" \
            f"（{_when(deadline, incident.contract)}，四.(三)）"
-    engineer = [incident.assigned_engineer] if incident.assigned_engineer else []
-    _send(event, engineer + batch.people(incident.contract_id, ("carrier_manager",)), text, batch, writes)
+    # The engineer who has it; with nobody assigned, every engineer on duty for the contract, since
+    # a ticket that nobody has taken is the one most at risk of the deadline.
+    engineers = [incident.assigned_engineer] if incident.assigned_engineer else \
+        batch.on_duty_engineers(incident.contract_id)
+    _send(event, engineers + batch.people(incident.contract_id, ("carrier_manager",)), text, batch, writes)
     return {}
 
 

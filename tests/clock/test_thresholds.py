@@ -163,10 +163,32 @@ def test_a_warning_that_comes_due_after_the_restoration_is_recorded_but_not_text
     [warning] = events(kind="repair_deadline_warning", status="recorded")
     assert warning.payload["minutes_left"] == 60
     assert not messages("【预警】%")
-    # An incident still open at the warning is warned of, as before.
+    # An incident still open at the warning is warned of, as before (nobody assigned: the engineer on duty).
     world.file("XJGAT", hours_ago(3.5), kind="degradation")
     tick(utcnow())
-    assert [m.to for m in messages("【预警】%")] == [world.users["cm"].phone]
+    assert sorted(m.to for m in messages("【预警】%")) == [world.users["cm"].phone, world.users["eng"].phone]
+
+
+def test_a_deadline_warning_goes_to_the_assigned_engineer_or_with_none_to_those_on_duty(world):
+    """Nobody assigned, the warning had reached the carrier managers alone: the engineers on duty,
+    the people who could still take the ticket in time, heard nothing of it."""
+    from desk.auth.services import create_user
+    from desk.incidents.services import assign
+
+    other = create_user(world.actor("cm"), username="eng2", password="secret-pass-1", role="carrier_engineer",
+                        contract_codes=["XJGAT-POOL-2025"], phone="+8613800000005", on_duty=True)
+    loose = world.file("XJGAT", hours_ago(3.1), kind="degradation")
+    taken = world.file("XJGAT", hours_ago(3.1), kind="degradation")
+    assign(world.actor("cm"), taken, world.users["eng"].id)
+    tick(utcnow())
+    phones = {name: world.users[name].phone for name in ("cm", "eng")} | {"eng2": other.phone}
+
+    def warned(incident):
+        number = f"工单{incident.tickets[0].number}"
+        return sorted(m.to for m in messages("【预警】%") if number in m.body)
+
+    assert warned(loose) == sorted(phones.values())
+    assert warned(taken) == sorted([phones["cm"], phones["eng"]])
 
 
 def test_a_warning_whose_deadline_has_passed_is_recorded_but_not_texted(world):
