@@ -47,16 +47,23 @@ def phone_number(text) -> str | None:
     return number if PHONE.match(number) else None
 
 
+# A mainland mobile in E.164: +86 and eleven digits from 1. Any other +86 number is a landline
+# (+86 991…, as Twilio gives a Ürümqi caller), which takes no SMS.
+MAINLAND_MOBILE = re.compile(r"^\+861[0-9]{10}$")
+
+
 def sms_number(number: str) -> str | None:
-    """The number in E.164, as Twilio sends an SMS to it: +86… as given, 0086… and a mainland
-    mobile's eleven digits (1…) with +86; None for anything else (a landline takes no SMS)."""
-    if number.startswith("+"):
-        return number
+    """The number in E.164, as Twilio sends an SMS to it: a mainland mobile as +861…, given as
+    +86…, 0086… or its eleven digits; another country's +… as given; None for anything else (a
+    landline, a withheld caller's "anonymous"), which takes no SMS."""
+    number = normalise_phone(number or "")
     if number.startswith("0086"):
-        return "+86" + number[4:]
-    if len(number) == 11 and number.startswith("1"):
-        return "+86" + number
-    return None
+        number = "+86" + number[4:]
+    elif len(number) == 11 and number.startswith("1") and number.isdigit():
+        number = "+86" + number
+    if number.startswith("+86"):
+        return number if MAINLAND_MOBILE.match(number) else None
+    return number if PHONE.match(number) and number.startswith("+") else None
 
 
 def phone_variants(number: str) -> list[str]:

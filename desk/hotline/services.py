@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
-from desk.contracts.services import normalise_phone, phone_variants, unit_with_terms
+from desk.contracts.services import normalise_phone, phone_variants, sms_number, unit_with_terms
 from desk.db import transaction
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
@@ -192,8 +192,11 @@ def file_sms(message_sid: str, from_phone: str, unit: Unit, kind: str, descripti
 
 def _confirm_to_caller(ticket: Ticket) -> None:
     """四.(二): the caller gets the ticket number and the repair deadline in writing."""
+    to = sms_number(ticket.caller_phone)
+    if to is None:
+        return  # a landline or a withheld number: Twilio would refuse the SMS (21211)
     text = prompts.confirmation_sms(ticket, repair_deadline(ticket.incident))
-    enqueue(ticket.caller_phone, text, f"ticket:{ticket.id}:filed:caller")
+    enqueue(to, text, f"ticket:{ticket.id}:filed:caller")
 
 
 def ticket_of_unit(number: str, unit: Unit) -> Ticket | None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.audit.services import Actor, record, snapshot
+from desk.contracts.services import sms_number
 from desk.db import transaction
 from desk.auth.permissions import check_contract, check_incident, check_unit_for_filing
 from desk.errors import InvalidTransition, NotFound, ValidationFailed
@@ -673,9 +674,11 @@ def _notify_unit(incident: Incident, event: str, text: str, *, caller_text: str)
                 phones.add(person.phone)
                 enqueue(person.phone, text, f"incident:{incident.id}:{event}:user:{person.id}")
     for ticket in incident.tickets:
-        if ticket.caller_phone and ticket.caller_phone not in phones:
-            phones.add(ticket.caller_phone)
-            enqueue(ticket.caller_phone, caller_text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
+        # A landline or a withheld caller takes no SMS (Twilio refuses it with 21211).
+        to = sms_number(ticket.caller_phone)
+        if to is not None and to not in phones:
+            phones.add(to)
+            enqueue(to, caller_text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from desk.audit.services import Actor
@@ -106,6 +107,35 @@ def test_an_unknown_number_identifies_with_unit_code_and_pin(client, hotline):
     caller.post("/hotline/voice/recorded")
     ticket = db.session.execute(select(Ticket)).scalar_one()
     assert ticket.unit.code == "XJGAT" and ticket.caller_phone == STRANGER and ticket.recording_url == ""
+
+
+def test_a_landline_caller_is_sent_no_sms(client, hotline):
+    """A caller from an Ürümqi landline keys the unit's code and PIN. The confirmation and, later,
+    the restoration SMS were queued to that number, and Twilio refuses an SMS to a landline (21211):
+    every such call left two failed messages on the outbox page."""
+    landline = "+869912345678"
+    caller = Caller(client, "CA" + "l" * 32, landline)
+    caller.dial()
+    caller.key("menu", "1")
+    caller.key("unit", XJGAT_KEYS)
+    caller.key("pin", XJGAT_PIN)
+    caller.key("kind", "1")
+    assert "工单" in said(caller.post("/hotline/voice/recorded"))  # the number is spoken instead
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    incidents.restore(Actor.system("test"), ticket.incident)
+    assert ticket.caller_phone == landline and outbox_to(landline) == []
+    assert outbox_to(ENGINEER_PHONE)  # the engineer is alerted as for any report
+
+
+@pytest.mark.parametrize("number, e164", [
+    ("+8613900009999", "+8613900009999"), ("0086 139 0000 9999", "+8613900009999"), ("13900009999", "+8613900009999"),
+    ("+4915112345678", "+4915112345678"),
+    ("+869912345678", None), ("09912345678", None), ("anonymous", None), ("", None), ("+86139", None),
+])
+def test_which_numbers_take_an_sms(number, e164):
+    from desk.contracts.services import sms_number
+
+    assert sms_number(number) == e164
 
 
 def test_three_wrong_pins_end_the_call_politely_and_file_nothing(client, hotline):
