@@ -1,6 +1,8 @@
 """A contract's parameters, as the engine sees them (spec §1 and §6)."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -86,6 +88,10 @@ TEXT_KEYS = ("code", "title", "customer", "carrier")
 # would have stored it whole).
 TEXT_MAX = {"code": 64, "title": 300, "customer": 200, "carrier": 200}
 UNIT_TEXT_MAX = {"code": 64, "name": 200}
+# A contract's or unit's code names URLs (/contracts/<code>), download file names and SMS fields
+# (报障 <unit code> …): a "/" made a contract's pages unreachable, a '"' broke its report's
+# Content-Disposition, and a comma or colon is a separator in an SMS.
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,8 @@ def text_problem(value, *, key_like: bool = False, max_len: int | None = None) -
         return f"{len(value)} characters, at most {max_len}"
     if key_like and value != value.strip():
         return "spaces before or after"
+    if key_like and not CODE.match(value):
+        return "letters, digits, '-', '_' and '.' only"
     return None
 
 

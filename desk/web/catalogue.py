@@ -329,6 +329,7 @@ ZH = {
     "must be text": "须为文字",
     "blank": "为空",
     "spaces before or after": "前后有空格",
+    "letters, digits, '-', '_' and '.' only": "只能包含字母、数字、“-”“_”和“.”",
     "must be a list of numbers as text": "须为以文字写出的号码列表",
     "a date (YYYY-MM-DD), not a date and time": "须为日期（YYYY-MM-DD），不能带时间",
     "not a date (YYYY-MM-DD)": "不是日期（YYYY-MM-DD）",

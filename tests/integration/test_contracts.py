@@ -258,6 +258,8 @@ def test_a_blank_contract_code_is_refused_as_blank(runner, admin_client, tmp_pat
 @pytest.mark.parametrize("code, named", [
     ("  ", "units[1].code: blank"),
     (" T1", "units[1].code: spaces before or after"),
+    # A comma separates an SMS's fields (报障 <unit code>，…): the unit could not be named by SMS.
+    ("T,1", "units[1].code: letters, digits, '-', '_' and '.' only"),
 ])
 def test_a_blank_or_padded_unit_code_is_refused(runner, admin_client, tmp_path, code, named):
     assert_refused_everywhere(runner, admin_client, tmp_path, OTHER.replace('code = "T1"', f'code = "{code}"'), named)

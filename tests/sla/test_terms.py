@@ -76,6 +76,9 @@ def test_every_clause_parameter_is_bounded(name, key, largest, beyond):
     ({"customer": 7}, "customer: must be text"),
     ({"title": "专" * 301}, "title: 301 characters, at most 300"),
     ({"code": "X" * 65}, "code: 65 characters, at most 64"),
+    ({"code": "XJGAT/POOL"}, "code: letters, digits, '-', '_' and '.' only"),
+    ({"code": 'XJGAT"POOL'}, "code: letters, digits, '-', '_' and '.' only"),
+    ({"code": "-XJGAT"}, "code: letters, digits, '-', '_' and '.' only"),
 ])
 def test_blank_or_padded_text_is_named(change, message):
     """A blank code passed the check for a missing one, and then loading met the units of another
