@@ -18,6 +18,7 @@ FROM = "+15005550006"
 class TwilioServer:
     def __init__(self):
         self.created: list[dict] = []
+        self.paths: list[str] = []  # every request's path, as it arrived
         self.lock = threading.Lock()
         server = self
 
@@ -38,6 +39,7 @@ class TwilioServer:
                 self.wfile.write(data)
 
             def do_POST(self):
+                server.paths.append(self.path)
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if not self._authorised() or not self.path.endswith("/Messages.json"):
