@@ -19,7 +19,8 @@ from desk.contracts.services import get_contract
 from desk.db import among, transaction
 from desk.errors import ValidationFailed
 from desk.incidents.services import (
-    after_incident_change, before_service, incident_snapshot, maintenance_notice_for, paid_too_early,
+    MAX_DESCRIPTION, MAX_PAYMENT_NOTE, after_incident_change, before_service, incident_snapshot,
+    maintenance_notice_for, paid_too_early,
 )
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
 from desk.models.types import MAX_MONEY
@@ -174,6 +175,9 @@ def parse_incident_rows(data: bytes, contract: Contract) -> list[IncidentRow]:
             if notice_values[2] <= notice_values[1]:
                 problems.append("window_end is not after window_start")
             notice = tuple(notice_values)
+        # As the fault form and the payment form take them: the ticket's description, the ledger's note.
+        if len(row.get("summary", "")) > MAX_DESCRIPTION:
+            problems.append(f"summary: at most {MAX_DESCRIPTION} characters")
         if problems:
             errors.extend(f"line {line}: {p}" for p in problems)
             continue
@@ -262,6 +266,8 @@ def parse_payment_rows(data: bytes, contract: Contract) -> list[tuple[int, datet
                 problems.append(f"amount: {row.get('amount')!r} has more than two decimals")
         except ValueError as exc:
             problems.append(f"amount: {row.get('amount')!r} {exc}")
+        if len(row.get("note", "")) > MAX_PAYMENT_NOTE:
+            problems.append(f"note: at most {MAX_PAYMENT_NOTE} characters")
         if paid_at and amount is not None and not problems:
             key = (paid_at, amount)
             if key in seen:

@@ -40,6 +40,7 @@ INCIDENT_FIELDS = (
     "merged_into_id", "acknowledged_at", "confirmed_at",
 )
 MAX_DESCRIPTION = 4000
+MAX_PAYMENT_NOTE = 500
 MAX_LOCATION = 300
 # A report may be back-dated by a clock that is a little ahead; beyond this it is an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -718,8 +719,8 @@ def record_payment(actor: Actor, contract: Contract, *, paid_at: datetime, amoun
     if paid_at > now + CLOCK_SKEW:
         errors.append("paid_at: cannot be in the future")
     errors += paid_too_early(contract, paid_at)
-    if len(note or "") > 500:
-        errors.append("note: at most 500 characters")
+    if len(note or "") > MAX_PAYMENT_NOTE:
+        errors.append(f"note: at most {MAX_PAYMENT_NOTE} characters")
     if not errors and db.session.execute(select(Payment.id).where(
             Payment.contract_id == contract.id, Payment.paid_at == paid_at, Payment.amount == amount)).first():
         errors.append("this payment (same time and amount) is already in the ledger")

@@ -52,6 +52,8 @@ def test_reimport_updates_never_duplicates(contracts):
         ("X1,2099-06-03T10:00,,,interruption,carrier,true,60,,,,", "future"),
         ("X1,2025-06-03T10:00,2024-12-31T10:00,,interruption,carrier,true,60,,,,",
          "started_at: before the contract's service began (2025-06-01)"),
+        # The fault form takes 4,000 characters of description: an import took any length.
+        ("X1,2025-06-03T10:00,,,interruption,carrier,true,60," + "断" * 4001 + ",,,", "summary: at most 4000 characters"),
     ],
 )
 def test_bad_row_rejects_whole_file(contracts, row, reason):
@@ -170,6 +172,16 @@ def test_payment_amounts_take_commas_only_as_thousands_separators(contracts, run
     assert import_payments("XJGAT-POOL-2025", good, ACTOR).created == 2
     assert sorted(db.session.execute(select(Payment.amount)).scalars()) == [Decimal("16350.00"),
                                                                             Decimal("1234567.89")]
+
+
+def test_a_payment_note_longer_than_the_forms_is_refused(contracts):
+    """The payment form takes a note of 500 characters; the import took any length, and the PDF
+    ready to sign then carried pages of it."""
+    data = ("paid_at,amount,note\n2025-04-15T10:00,100.00," + "注" * 501 + "\n").encode()
+    with pytest.raises(ValidationFailed) as exc:
+        import_payments("XJGAT-POOL-2025", data, ACTOR)
+    assert exc.value.errors == ["line 2: note: at most 500 characters"]
+    assert count(Payment) == 0
 
 
 def test_every_import_is_audited(contracts):
