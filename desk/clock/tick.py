@@ -162,10 +162,11 @@ class Writes:
     def cancel(self, event: ClockEvent) -> None:
         self.cancelled.append(event.id)
 
-    def queue(self, to: str, body: str, dedupe_key: str) -> None:
+    def queue(self, to: str, body: str, dedupe_key: str, expires_at: datetime | None = None) -> None:
         """A message no earlier tick queued (the batch looked its key up): as enqueue, not to nobody."""
         if to:
-            self.messages.append({"channel": "sms", "to": to, "body": body, "dedupe_key": dedupe_key})
+            self.messages.append({"channel": "sms", "to": to, "body": body, "dedupe_key": dedupe_key,
+                                  "expires_at": expires_at})
 
     def send(self, session: Session) -> None:
         connection = session.connection()
@@ -179,8 +180,9 @@ class Writes:
             connection.execute(insert(OutboxMessage.__table__), self.messages)
 
 
-def _send(event: ClockEvent, people: list, text: str, batch: Batch, writes: Writes) -> None:
-    """To each person once (a User or a batch's row: an id and a phone)."""
+def _send(event: ClockEvent, people: list, text: str, batch: Batch, writes: Writes, *,
+          expires_at: datetime | None = None) -> None:
+    """To each person once (a User or a batch's row: an id and a phone); `expires_at`: see OutboxMessage."""
     if not (event.payload or {}).get("notify", True):
         return  # learned long after it was due: recorded, not announced (see events.NOTIFY_WITHIN)
     seen = set()
@@ -189,9 +191,9 @@ def _send(event: ClockEvent, people: list, text: str, batch: Batch, writes: Writ
             seen.add(person.id)
             key = f"{event.key}:user:{person.id}"
             if key in batch.unqueued:
-                writes.queue(person.phone, text, key)
+                writes.queue(person.phone, text, key, expires_at)
             elif key not in batch.queued:  # a key the batch did not look for (a termination right's)
-                enqueue(person.phone, text, key)
+                enqueue(person.phone, text, key, expires_at=expires_at)
 
 
 def _when(at: datetime | str, contract: Contract) -> str:
@@ -212,7 +214,9 @@ def _on_deadline_warning(event: ClockEvent, incident: Incident, batch: Batch, wr
     # a ticket that nobody has taken is the one most at risk of the deadline.
     engineers = [incident.assigned_engineer] if incident.assigned_engineer else \
         batch.on_duty_engineers(incident.contract_id)
-    _send(event, engineers + batch.people(incident.contract_id, ("carrier_manager",)), text, batch, writes)
+    # Sent late (Twilio down), 距修复时限还有60分钟 would be false after the deadline: it expires then.
+    _send(event, engineers + batch.people(incident.contract_id, ("carrier_manager",)), text, batch, writes,
+          expires_at=deadline)
     return {}
 
 

@@ -9,14 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from desk.extensions import db
 from desk.models.types import UTCDateTime, utcnow
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "not_sent_no_credentials")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "not_sent_no_credentials", "expired")
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending','sending','sent','failed','not_sent_no_credentials')", name="status_known"
+            "status IN ('pending','sending','sent','failed','not_sent_no_credentials','expired')",
+            name="status_known"
         ),
     )
 
@@ -36,6 +37,9 @@ class OutboxMessage(db.Model):
     # belongs to a dispatcher that died and is reconciled with Twilio before any resend.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A message that says how long is left (a repair-deadline warning) is false after this instant:
+    # still unsent then (Twilio was down), it is not sent but marked expired.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)

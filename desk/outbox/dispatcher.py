@@ -3,7 +3,8 @@ outcome committed in its own transaction. Any number of dispatcher processes may
 
 A message goes pending → sending (claimed) → sent, or back to pending with a later
 next_attempt_at when Twilio fails in a way that may pass (network, timeout, 5xx, 429), or to
-failed when Twilio refuses it for good (a bad number) or after the last attempt.
+failed when Twilio refuses it for good (a bad number) or after the last attempt. A pending
+message past its expires_at (a deadline warning whose deadline has passed) becomes expired.
 
 Delivery is at-least-once with a check: Twilio takes no idempotency key for messages, so a
 dispatcher that dies between Twilio's answer and its own commit leaves the message in `sending`
@@ -20,13 +21,14 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
 
 from desk.db import among, transaction
 from desk.extensions import db
 from desk.models import OutboxMessage, utcnow
 
 NO_CREDENTIALS = "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set"
+EXPIRED = "not sent: out of date before it could be sent"
 # HTTP statuses after which the same request may succeed later: Twilio's outage, throttling,
 # or credentials an operator is fixing. Any other 4xx (e.g. 21211, an invalid number) is final.
 RETRYABLE_STATUSES = frozenset({401, 403, 408, 409, 429})
@@ -43,12 +45,13 @@ class DispatchResult:
     retrying: int = 0
     # Messages left in `sending` by a dispatcher that died, found delivered at Twilio.
     recovered: int = 0
+    expired: int = 0
 
     def __add__(self, other: "DispatchResult") -> "DispatchResult":
         return DispatchResult(*(a + b for a, b in zip(self._values(), other._values())))
 
     def _values(self) -> tuple[int, ...]:
-        return self.sent, self.failed, self.not_sent, self.retrying, self.recovered
+        return self.sent, self.failed, self.not_sent, self.retrying, self.recovered, self.expired
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,13 @@ def dispatch_due(now: datetime, *, limit: int = 100, client=None,
         raise ValueError("dispatch_due needs an aware datetime")
     if limit < 1:
         raise ValueError("limit must be at least 1")
+    expired = DispatchResult(expired=_expire(now))
     from_number = current_app.config.get("TWILIO_FROM_NUMBER", "")
     if client is None:
         client = twilio_client()
     if client is None or not from_number:
-        return DispatchResult(not_sent=_record_without_credentials(now, limit))
-    result = DispatchResult()
+        return expired + DispatchResult(not_sent=_record_without_credentials(now, limit))
+    result = expired
     for row in _stale_rows(now, limit):
         stamp = max(now, clock())
         claim = _take_over(row, stamp)
@@ -123,6 +127,23 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     ).scalars())
     db.session.rollback()  # end the read; every claim is its own short write transaction
     return ids
+
+
+def _expire(now: datetime) -> int:
+    """Pending messages out of date at `now` are marked expired, visibly, and never sent. Read
+    first, so a run with nothing out of date writes nothing."""
+    ids = list(db.session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.expires_at <= now)
+    ).scalars())
+    db.session.rollback()
+    if not ids:
+        return 0
+    with transaction() as session:
+        return session.execute(
+            update(OutboxMessage).where(among(OutboxMessage.id, ids), OutboxMessage.status == "pending")
+            .values(status="expired", last_error=EXPIRED)
+            .execution_options(synchronize_session=False)
+        ).rowcount
 
 
 def _record_without_credentials(now: datetime, limit: int) -> int:
@@ -147,7 +168,9 @@ def _claim(message_id: int, now: datetime, stamp: datetime) -> _Claim | None:
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-                   OutboxMessage.next_attempt_at <= now)
+                   OutboxMessage.next_attempt_at <= now,
+                   # Out of date by the time this run reached it: the next run marks it expired.
+                   or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > stamp))
             .values(status="sending", claimed_at=stamp, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         ).rowcount

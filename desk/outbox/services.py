@@ -14,7 +14,7 @@ from desk.models.outbox import OUTBOX_STATUSES
 
 
 def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
-            fresh: bool = False) -> OutboxMessage | None:
+            fresh: bool = False, expires_at: datetime | None = None) -> OutboxMessage | None:
     """Queue one message; a second call with the same key is a no-op (the event was processed before).
 
     `fresh`: no message can hold the key yet, because it names a row this transaction created or
@@ -31,7 +31,7 @@ def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
         ).scalar_one_or_none()
         if existing is not None:
             return existing
-    message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key)
+    message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key, expires_at=expires_at)
     session.add(message)
     return message
 
@@ -54,7 +54,7 @@ def on_duty_engineers(contract_id: int) -> list[Row]:
 
 
 # What an admin sees and may do: the messages by status, and sending a failed one again.
-STATUS_ORDER = ("failed", "not_sent_no_credentials", "sending", "pending", "sent")
+STATUS_ORDER = ("failed", "not_sent_no_credentials", "expired", "sending", "pending", "sent")
 PAGE_SIZE = 100
 
 

@@ -460,6 +460,7 @@ LABELS = {
     "sent": ("Sent", "已发送"),
     "failed": ("Failed", "发送失败"),
     "not_sent_no_credentials": ("Not sent (no credentials)", "未发送（未配置短信账号）"),
+    "expired": ("Not sent (out of date)", "未发送（已过时）"),
     "exercised": ("Exercise the termination right", "行使解约权"),
     "not_exercised": ("Do not exercise it", "不行使解约权"),
     # roles

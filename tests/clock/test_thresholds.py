@@ -173,7 +173,7 @@ def test_a_deadline_warning_goes_to_the_assigned_engineer_or_with_none_to_those_
     """Nobody assigned, the warning had reached the carrier managers alone: the engineers on duty,
     the people who could still take the ticket in time, heard nothing of it."""
     from desk.auth.services import create_user
-    from desk.incidents.services import assign
+    from desk.incidents.services import assign, repair_deadline
 
     other = create_user(world.actor("cm"), username="eng2", password="secret-pass-1", role="carrier_engineer",
                         contract_codes=["XJGAT-POOL-2025"], phone="+8613800000005", on_duty=True)
@@ -189,6 +189,10 @@ def test_a_deadline_warning_goes_to_the_assigned_engineer_or_with_none_to_those_
 
     assert warned(loose) == sorted(phones.values())
     assert warned(taken) == sorted([phones["cm"], phones["eng"]])
+    # Each expires at its deadline, if Twilio keeps it in the outbox that long.
+    for incident in (loose, taken):
+        number = f"工单{incident.tickets[0].number}"
+        assert {m.expires_at for m in messages("【预警】%") if number in m.body} == {repair_deadline(incident)}
 
 
 def test_a_warning_whose_deadline_has_passed_is_recorded_but_not_texted(world):

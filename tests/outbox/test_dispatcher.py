@@ -132,6 +132,32 @@ def test_the_last_attempt_gives_up_visibly(credentials, twilio, twilio_client, c
     assert row.status == "failed" and row.attempts == 3 and row.last_error.startswith("gave up after 3 attempts")
 
 
+def test_a_warning_still_unsent_at_its_deadline_expires_instead_of_going_out_late(credentials, twilio,
+                                                                                   twilio_client, clock):
+    """Twilio was down through a repair deadline: its warning (距修复时限还有60分钟) waited in the
+    outbox and went out after the deadline, telling the engineer an hour was left when none was."""
+    deadline = clock() + timedelta(minutes=20)
+    with transaction():
+        enqueue("+8613900000001", "【预警】工单000001 距修复时限还有15分钟", "warn", expires_at=deadline)
+        enqueue("+8613900000002", "【超时】工单000001 已超过修复时限", "breach")
+    twilio.failure = 503
+    while clock() < deadline + timedelta(minutes=10):
+        dispatch_due(clock(), client=twilio_client)
+        clock.advance(minutes=1)
+    twilio.failure = None
+    clock.advance(hours=1)
+    assert dispatch_due(clock(), client=twilio_client) == DispatchResult(sent=1)
+    warning, breach = messages()
+    assert warning.status == "expired" and warning.last_error.startswith("not sent: out of date")
+    assert breach.status == "sent" and [m["body"] for m in twilio.created] == [breach.body]
+    # Sent in time, as any other message; and an expired one is counted once.
+    with transaction():
+        enqueue("+8613900000003", "【预警】在时限前", "in-time", expires_at=clock() + timedelta(minutes=5))
+        enqueue("+8613900000004", "【预警】已过时限", "too-late", expires_at=clock())
+    assert dispatch_due(clock(), client=twilio_client) == DispatchResult(sent=1, expired=1)
+    assert [m.status for m in messages()][2:] == ["sent", "expired"]
+
+
 def test_a_dispatcher_that_died_after_twilio_accepted_does_not_send_twice(credentials, twilio, twilio_client, clock):
     queue(1)
     twilio.lose_answer = True
