@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from desk.audit.services import Actor
+from desk.audit.services import Actor, record
 from desk.auth.services import create_user
 from desk.contracts.services import get_contract, phone_variants
 from desk.db import transaction
@@ -53,7 +53,10 @@ def seeded() -> bool:
 
 
 def seed(now: datetime | None = None) -> bool:
-    """Create the demo; returns False when it was there already (idempotent)."""
+    """Create the demo; returns False when it was there already (idempotent).
+
+    All or nothing, in one transaction: `seeded()` looks at the first user, so a demo that failed
+    half-way (after its users, before its faults) would have been taken as done and never finished."""
     if seeded():
         return False
     try:
@@ -61,13 +64,14 @@ def seed(now: datetime | None = None) -> bool:
     except NotFound as exc:
         raise NotFound(f"{exc.message}: load config/contracts first (make db)")
     now = now or utcnow()
-    users = {}
-    for spec in USERS:
-        users[spec.username] = create_user(
-            SYSTEM, username=spec.username, password=PASSWORD, role=spec.role, display_name=spec.display_name,
-            unit_code=spec.unit, contract_codes=list(spec.contracts), on_duty=spec.role == "carrier_engineer")
-    _register_phones()
-    _incidents(users, now)
+    with transaction():
+        users = {}
+        for spec in USERS:
+            users[spec.username] = create_user(
+                SYSTEM, username=spec.username, password=PASSWORD, role=spec.role, display_name=spec.display_name,
+                unit_code=spec.unit, contract_codes=list(spec.contracts), on_duty=spec.role == "carrier_engineer")
+        _register_phones()
+        _incidents(users, now)
     return True
 
 
@@ -80,6 +84,10 @@ def _register_phones() -> None:
                 select(UnitPhone).where(UnitPhone.phone.in_(phone_variants(phone)))).scalars().first()
             if taken is None:
                 unit.phones.append(UnitPhone(phone=phone))
+                session.flush()
+                # As every change of a unit: the hotline knows callers from this number now.
+                record(SYSTEM, "unit.phone_registered", "unit", unit.id, contract_id=unit.contract_id,
+                       after={"phone": phone})
 
 
 def _unit(code: str) -> Unit:

@@ -45,3 +45,29 @@ def test_demo_needs_the_contracts(app, runner):
     app.config["DESK_DEMO"] = True
     result = runner.invoke(args=["demo"])
     assert result.exit_code != 0 and "load config/contracts" in result.output
+
+
+def test_a_demo_that_fails_half_way_leaves_nothing_and_the_next_run_completes_it(app, runner, contracts,
+                                                                                  monkeypatch):
+    """The demo's users were committed before its faults: a failure in between left a demo that the
+    next `make run` took as present (it looks for the first user), without a single fault."""
+    from desk.incidents import services
+    from desk.models import AuditEntry, UnitPhone
+
+    app.config["DESK_DEMO"] = True
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk filled up")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "record_payment", broken)
+        result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0
+    db.session.rollback()
+    assert counts() == (0, 0) and db.session.execute(select(func.count()).select_from(UnitPhone)).scalar_one() == 0
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert counts()[0] == 7 and counts()[1] >= 8
+    # The hotline numbers it registers are in the audit log, as every change of a unit.
+    registered = db.session.execute(select(AuditEntry.after).where(AuditEntry.action == "unit.phone_registered"))
+    assert sorted(a["phone"] for a in registered.scalars()) == ["+8613900000001", "+8613900000002"]
