@@ -5,15 +5,13 @@ import json
 
 from flask import Blueprint, Response, request
 
-from desk.auth.permissions import check_contract
-from desk.contracts.services import get_contract
 from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.reports import labels
 from desk.reports.charts import all_charts
 from desk.reports.hashing import report_hash
 from desk.reports.services import CONTENT_TYPES, monthly_report, render_report, report_meta
 from desk.timeparse import parse_instant
-from desk.web.helpers import allowed, page, user
+from desk.web.helpers import allowed, contract_for, page
 
 bp = Blueprint("reports", __name__)
 FORMATS = ("json", "csv", "xlsx", "pdf")
@@ -25,11 +23,7 @@ def _refused(exc: DeskError):
 
 
 def _report(code: str, month: str):
-    try:
-        contract = get_contract(code)
-    except NotFound:
-        contract = None
-    contract = check_contract(user(), contract, "view_contract")
+    contract = contract_for(code)
     as_of = None
     if request.args.get("as_of"):
         try:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
 
-from desk.auth.permissions import check_contract
-from desk.contracts.services import get_contract
-from desk.errors import DeskError, NotFound, ValidationFailed
+from desk.errors import DeskError, ValidationFailed
 from desk.extensions import db
 from desk.incidents import services
 from desk.incidents.queries import dashboard, visible_contracts
 from desk.web import forms
-from desk.web.helpers import actor, allowed, check_form, instant, money, page, page_forms, refusal_page, user
+from desk.web.helpers import (
+    actor, allowed, check_form, contract_for, instant, money, page, page_forms, refusal_page, user,
+)
 
 bp = Blueprint("dashboard", __name__)
 CONFIRM_EXERCISE = ("tick the confirmation to exercise the termination right: "
@@ -19,14 +19,6 @@ CONFIRM_EXERCISE = ("tick the confirmation to exercise the termination right: "
 
 
 bp.register_error_handler(DeskError, refusal_page)
-
-
-def _contract(code: str, action: str = "view_contract"):
-    try:
-        contract = get_contract(code)
-    except NotFound:
-        contract = None
-    return check_contract(user(), contract, action)
 
 
 @bp.get("/contracts")
@@ -50,7 +42,7 @@ def _render(contract, status: int = 200, error: DeskError | None = None, month: 
 @bp.get("/contracts/<code>")
 @allowed("view_contract")
 def show(code: str):
-    contract = _contract(code)
+    contract = contract_for(code)
     try:
         return _render(contract)
     except DeskError as exc:
@@ -60,7 +52,7 @@ def show(code: str):
 def _act(code: str, action: str, form, run, done: str):
     """Run the action; a refusal renders the dashboard (on the POST's URL: a reload posts the same
     refused values again) with the error and the form as it was filled in."""
-    contract = _contract(code, action)
+    contract = contract_for(code, action)
     try:
         message = run(contract, form)
     except DeskError as exc:

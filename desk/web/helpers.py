@@ -14,8 +14,8 @@ from flask import Flask, current_app, render_template
 from flask_login import current_user, login_required
 
 from desk.audit.services import Actor
-from desk.auth.permissions import may, require
-from desk.errors import ValidationFailed
+from desk.auth.permissions import check_contract, may, require
+from desk.errors import NotFound, ValidationFailed
 from desk.moneyparse import parse_amount
 from desk.timeparse import parse_instant
 
@@ -26,6 +26,18 @@ def actor() -> Actor:
 
 def user():
     return current_user._get_current_object()
+
+
+def contract_for(code: str, action: str = "view_contract"):
+    """The contract of a URL's code, if this user may do `action` on it; an unknown code is refused
+    as one out of scope (check_contract), so neither tells which codes exist."""
+    from desk.contracts.services import get_contract
+
+    try:
+        contract = get_contract(code)
+    except NotFound:
+        contract = None
+    return check_contract(user(), contract, action)
 
 
 def tz() -> str:
