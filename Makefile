@@ -34,12 +34,16 @@ run: db
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Regenerate the initial migration from the models (before the first release only).
+## Write the next migration from what the models changed: make migration MSG="what changed"
+## (then read it: autogenerate misses renames and CHECK constraints).
+MIGRATION_DB := sqlite:///$(CURDIR)/instance/migration.sqlite3
+NEXT_REV = $(shell printf '%04d' $$(( $$(ls desk/migrations/versions/[0-9]*.py | wc -l) + 1 )))
 migration: $(VENV)/.installed-run
-	rm -f desk/migrations/versions/0001_initial.py
-	rm -f instance/migration.sqlite3
-	DATABASE_URL=sqlite:///$(CURDIR)/instance/migration.sqlite3 $(FLASK) db revision --autogenerate --rev-id 0001 -m initial
-	rm -f instance/migration.sqlite3
+	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what changed"' >&2; exit 2; }
+	rm -f instance/migration.sqlite3*
+	DATABASE_URL=$(MIGRATION_DB) $(FLASK) init-db
+	DATABASE_URL=$(MIGRATION_DB) $(FLASK) db revision --autogenerate --rev-id $(NEXT_REV) -m "$(MSG)"
+	rm -f instance/migration.sqlite3*
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
