@@ -35,7 +35,15 @@ def twiml(response, status: int = 200) -> Response:
 
 
 def say(node, text: str) -> None:
-    node.say(text, language="zh-CN", voice=current_app.config.get("HOTLINE_VOICE") or None)
+    voice = current_app.config.get("HOTLINE_VOICE") or None
+    node.say(text, language=say_language(voice), voice=voice)
+
+
+def say_language(voice: str | None) -> str:
+    """The locale Twilio lists Mandarin under for this voice: cmn-CN for Amazon Polly's and Google's
+    Mandarin voices, zh-CN for its basic voices and the account's default. Twilio warns that a voice
+    given a language it does not list may fail the <Say>."""
+    return "cmn-CN" if voice and voice.startswith(("Polly.", "Google.")) else "zh-CN"
 
 
 def ask(endpoint: str, text: str, *, num_digits: int | None = None) -> Response:

@@ -156,7 +156,7 @@ def test_every_endpoint_apologises_with_503_and_works_again_without_a_restart(ou
             expected = prompts.UNAVAILABLE_SMS if rule == "/hotline/sms" else prompts.UNAVAILABLE
             assert said(response) == expected, rule
             if rule != "/hotline/sms":
-                assert b'language="zh-CN"' in response.data
+                assert b'language="cmn-CN" voice="Polly.Zhiyu"' in response.data
     assert _rows() == before
     # The database is back: the same requests go through, with no restart of the app.
     for rule, form in requests:

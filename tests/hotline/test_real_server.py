@@ -58,7 +58,7 @@ def test_a_call_over_http_reaches_the_menu(server):
     params = {"CallSid": "CA" + "9" * 32, "AccountSid": ACCOUNT, "From": XJGAT_PHONE, "To": HOTLINE_NUMBER,
               "CallStatus": "ringing", "Direction": "inbound"}
     status, body = send(url, params, sign(url, params))
-    assert status == 200 and '<Gather action="/hotline/voice/menu"' in body and 'language="zh-CN"' in body
+    assert status == 200 and '<Gather action="/hotline/voice/menu"' in body and 'language="cmn-CN"' in body
 
 
 def test_twilio_delivering_one_message_four_times_at_once_files_one_ticket(server):

@@ -31,7 +31,7 @@ def test_a_registered_number_reports_a_fault_and_hears_the_ticket_number(client,
     caller = Caller(client, "CA" + "a" * 32, XJGAT_PHONE)
     greeting = caller.dial()
     assert "警务专网故障受理热线" in said(greeting) and "报障请按1" in said(greeting)
-    assert b'language="zh-CN"' in greeting.data and "Gather" in verbs(greeting)
+    assert b'language="cmn-CN"' in greeting.data and "Gather" in verbs(greeting)
     # The number is registered for the 公安厅: no unit code is asked, the kind is.
     assert prompts.ASK_KIND in said(caller.key("menu", "1"))
     recording = caller.key("kind", "1")
@@ -66,9 +66,12 @@ def test_every_prompt_is_spoken_by_a_mandarin_voice_unless_configured_otherwise(
         return {(n.get("voice"), n.get("language")) for n in ElementTree.fromstring(response.data).iter("Say")}
 
     caller = Caller(client, "CA" + "s" * 32, XJGAT_PHONE)
-    assert voices(caller.dial()) == voices(caller.key("menu", "1")) == {("Polly.Zhiyu", "zh-CN")}
+    assert voices(caller.dial()) == voices(caller.key("menu", "1")) == {("Polly.Zhiyu", "cmn-CN")}
     app.config["HOTLINE_VOICE"] = "Google.cmn-CN-Standard-A"
-    assert voices(caller.key("menu", "1")) == {("Google.cmn-CN-Standard-A", "zh-CN")}
+    assert voices(caller.key("menu", "1")) == {("Google.cmn-CN-Standard-A", "cmn-CN")}
+    # The account's default voice (set in Twilio's console) takes Mandarin as zh-CN.
+    app.config["HOTLINE_VOICE"] = ""
+    assert voices(caller.key("menu", "1")) == {(None, "zh-CN")}
 
 
 def test_a_contract_without_a_repair_deadline_names_none(client, hotline):
