@@ -1,7 +1,8 @@
-"""Twilio's webhooks: the voice menu (TwiML from the SDK, spoken in zh-CN) and the SMS intake.
+"""Twilio's webhooks: the voice menu (TwiML from the SDK, spoken in zh-CN), the SMS intake, and
+the status callbacks of the calls and of the SMS the desk sends.
 
 Every request is checked against Twilio's signature before anything is read or written; every
-answer is TwiML. Views only read the form, call a service and say the result.
+answer but a status callback's is TwiML. Views only read the form, call a service and say the result.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from desk.extensions import csrf, db
 from desk.hotline import prompts, services
 from desk.hotline.signature import check_signature
 from desk.models import HotlineCall
+from desk.outbox.services import record_delivery
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 # Twilio posts without a CSRF token; the signature check stands in for it.
@@ -224,12 +226,34 @@ def sms():
     return twiml(response)
 
 
+@bp.post("/sms/status")
+def sms_status():
+    """Twilio's status callback for an SMS the desk sent (the dispatcher asks for it when
+    DESK_PUBLIC_URL is set): queued, sent, delivered, undelivered… Twilio reads no body."""
+    form = request.form
+    record_delivery(form.get("MessageSid", ""), form.get("MessageStatus", ""), form.get("ErrorCode", ""),
+                    form.get("ErrorMessage", ""))
+    return Response(status=204)
+
+
+# Twilio's status callbacks expect no TwiML: their refusals and apologies are plain HTTP.
+STATUS_CALLBACKS = ("hotline.sms_status",)
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text + "\n", status=status, mimetype="text/plain")
+
+
 @bp.errorhandler(DeskError)
 def refused(exc: DeskError):
     """A request the desk cannot act on (no CallSid, an inactive unit): said politely, and with
     200 so that Twilio plays it rather than its own error message."""
     db.session.rollback()
     log.warning("hotline: refused %s: %s", request.path, "; ".join(exc.errors))
+    if request.endpoint in STATUS_CALLBACKS:
+        # 400 whatever the refusal: it is always about the fields Twilio sent.
+        details = "" if exc.errors == [exc.message] else ": " + "; ".join(exc.errors)
+        return _plain(exc.message + details, 400)
     if request.path.startswith("/hotline/sms"):
         response = MessagingResponse()
         response.message(prompts.sms_refused(exc.errors))
@@ -248,6 +272,9 @@ def database_unavailable(exc):
     except Exception:  # noqa: BLE001 — the connection may be gone; remove() discards it below
         pass
     db.session.remove()
+    if request.endpoint in STATUS_CALLBACKS:
+        # Twilio does not retry a status callback: this status is lost (docs/hotline.md, 7).
+        return _plain("the database is unavailable; the status was not recorded", 503)
     if request.path.startswith("/hotline/sms"):
         response = MessagingResponse()
         response.message(prompts.UNAVAILABLE_SMS)

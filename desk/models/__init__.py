@@ -13,14 +13,14 @@ from desk.models.incidents import (
     MaintenanceNotice,
     Ticket,
 )
-from desk.models.outbox import OutboxMessage
+from desk.models.outbox import OutboxDelivery, OutboxMessage
 from desk.models.types import utcnow
 from desk.models.users import ROLES, ApiToken, LoginAttempt, User
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEntry", "CHANNELS", "CauseProposal", "ClockEvent", "Comment",
     "Contract", "ContractClause", "FrozenReport", "HotlineCall", "HotlinePinFailure", "Incident", "LoginAttempt",
-    "MaintenanceNotice", "OutboxMessage",
+    "MaintenanceNotice", "OutboxDelivery", "OutboxMessage",
     "Payment", "ROLES", "STATUSES", "ClockResync", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
     "UnitPhone", "User", "utcnow",
 ]

@@ -10,6 +10,13 @@ from desk.extensions import db
 from desk.models.types import UTCDateTime, utcnow
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "not_sent_no_credentials", "expired")
+# Twilio's statuses of an outbound message, by how far it got: a status callback that arrives late
+# with a lower rank never overwrites a higher one. The terminal ones share the top rank (read, for
+# channels that report it, comes after delivered), so the first of them to arrive stays.
+DELIVERY_RANKS = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+                  "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "read": 5}
+# Twilio's ErrorMessage is short; more than this is cut, not refused (the status still counts).
+DELIVERY_ERROR_MESSAGE_LENGTH = 500
 
 
 class OutboxMessage(db.Model):
@@ -43,3 +50,24 @@ class OutboxMessage(db.Model):
 
 
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
+# The admin page finds a delivery's message by its SID.
+Index("ix_outbox_message_provider_id", OutboxMessage.provider_id)
+
+
+class OutboxDelivery(db.Model):
+    """What Twilio last reported of a message it accepted (its status callback), by message SID.
+
+    Not a column of outbox_message: a callback may arrive before the dispatcher has committed the
+    SID it got from Twilio, and is kept all the same."""
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ",".join(f"'{s}'" for s in DELIVERY_RANKS) + ")", name="status_known"),
+    )
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    # Twilio's error code (30003: unreachable handset, …) with undelivered and failed.
+    error_code: Mapped[int | None] = mapped_column()
+    error_message: Mapped[str] = mapped_column(String(DELIVERY_ERROR_MESSAGE_LENGTH), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

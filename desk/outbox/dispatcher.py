@@ -13,6 +13,9 @@ dispatcher asks Twilio for the recent messages to that number from the desk's nu
 with the same body was created after the claim, the message is marked sent with that SID;
 otherwise it is sent again. A duplicate is then only possible if Twilio accepted the message
 and its list does not show it yet — a missed fault alert is the worse failure for the desk.
+
+`sent` means Twilio accepted the message. Whether the phone got it comes later, in Twilio's
+status callbacks (outbox_delivery), which are asked for when DESK_PUBLIC_URL is set.
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ EXPIRED = "not sent: out of date before it could be sent"
 # HTTP statuses after which the same request may succeed later: Twilio's outage, throttling,
 # or credentials an operator is fixing. Any other 4xx (e.g. 21211, an invalid number) is final.
 RETRYABLE_STATUSES = frozenset({401, 403, 408, 409, 429})
+# Where Twilio posts what became of each message it accepted (desk.hotline.views.sms_status).
+STATUS_CALLBACK_PATH = "/hotline/sms/status"
 # Twilio's clock and the desk's differ a little; a message found at Twilio this long before
 # the claim is still taken as the claimed one.
 CLOCK_TOLERANCE = timedelta(minutes=2)
@@ -231,7 +236,7 @@ def _reconcile(claim: _Claim, now: datetime, client, from_number: str) -> Dispat
 def _send(claim: _Claim, now: datetime, client, from_number: str) -> DispatchResult:
     """One request to Twilio, outside any transaction (no lock is held while it waits)."""
     try:
-        message = client.messages.create(to=claim.to, from_=from_number, body=claim.body)
+        message = client.messages.create(to=claim.to, from_=from_number, body=claim.body, **_callback())
     except Exception as exc:  # noqa: BLE001 — every failure is recorded on the message, none escapes
         error = _describe(exc)
         max_attempts = current_app.config["DESK_OUTBOX_MAX_ATTEMPTS"]
@@ -244,6 +249,13 @@ def _send(claim: _Claim, now: datetime, client, from_number: str) -> DispatchRes
         return DispatchResult(failed=1)
     _finish(claim, now, status="sent", provider_id=message.sid or "", sent_at=now, last_error="")
     return DispatchResult(sent=1)
+
+
+def _callback() -> dict[str, str]:
+    """Twilio's status callbacks, asked for only where the desk knows its public URL: Twilio must
+    reach the URL, and signs it as given, so a guessed one would be refused or lost."""
+    public = current_app.config.get("DESK_PUBLIC_URL", "")
+    return {"status_callback": public + STATUS_CALLBACK_PATH} if public else {}
 
 
 def _finish(claim: _Claim, now: datetime, **values) -> None:

@@ -1,16 +1,20 @@
 """Queueing outbound messages inside the caller's transaction."""
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, case, func, select
 
 from desk.audit.services import Actor, record, snapshot
 from desk.db import in_transaction, transaction
 from desk.errors import InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
-from desk.models import OutboxMessage, User, utcnow
-from desk.models.outbox import OUTBOX_STATUSES
+from desk.models import OutboxDelivery, OutboxMessage, User, utcnow
+from desk.models.outbox import DELIVERY_ERROR_MESSAGE_LENGTH, DELIVERY_RANKS, OUTBOX_STATUSES
+
+log = logging.getLogger(__name__)
 
 
 def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
@@ -74,6 +78,51 @@ def messages_with_status(status: str | None, page: int = 1) -> list[OutboxMessag
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     return list(db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars())
+
+
+# Twilio's SIDs: two capital letters (SM for an SMS, MM for an MMS) and 32 hexadecimal digits.
+MESSAGE_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+ERROR_CODE = re.compile(r"[0-9]{1,9}")
+
+
+def record_delivery(message_sid: str, status: str, error_code: str = "", error_message: str = "", *,
+                    now: datetime | None = None) -> bool:
+    """Twilio's status callback for a message it accepted: keep its latest status by SID.
+
+    Callbacks come out of order and may repeat: a status is stored only over a lower-ranked one
+    (sent never replaces delivered), so the outcome is the same in any order and any number of
+    times. True when the stored status changed. A SID the outbox does not (yet) hold is kept too:
+    the callback may come before the dispatcher commits the SID Twilio gave it. Not audited:
+    Twilio's report about a message is no decision of anyone's."""
+    problems = []
+    if not MESSAGE_SID.fullmatch(message_sid or ""):
+        problems.append(f"MessageSid: {message_sid!r} is not a Twilio message SID" if message_sid
+                        else "MessageSid: missing")
+    if status not in DELIVERY_RANKS:
+        problems.append(f"MessageStatus: one of {', '.join(DELIVERY_RANKS)}, not {status!r}" if status
+                        else "MessageStatus: missing")
+    if error_code and not ERROR_CODE.fullmatch(error_code):
+        problems.append(f"ErrorCode: {error_code!r} is not a Twilio error code (digits)")
+    if problems:
+        raise ValidationFailed("the status callback was not recorded", errors=problems)
+    values = {"message_sid": message_sid, "status": status, "error_code": int(error_code) if error_code else None,
+              "error_message": (error_message or "")[:DELIVERY_ERROR_MESSAGE_LENGTH], "updated_at": now or utcnow()}
+    with transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stored_rank = case(DELIVERY_RANKS, value=OutboxDelivery.status)
+        statement = insert(OutboxDelivery).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[OutboxDelivery.message_sid],
+            set_={name: statement.excluded[name] for name in values if name != "message_sid"},
+            where=stored_rank < DELIVERY_RANKS[status],
+        )
+        changed = session.execute(statement).rowcount == 1
+    if not changed:
+        log.info("outbox: Twilio reported %s for %s after a later status; kept the later one", status, message_sid)
+    return changed
 
 
 def requeue(actor: Actor, message_id: int, *, now: datetime | None = None) -> OutboxMessage:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from desk.extensions import db
 from desk.hotline import prompts
-from desk.models import AuditEntry, HotlineCall, OutboxMessage, Ticket
+from desk.models import AuditEntry, HotlineCall, OutboxDelivery, OutboxMessage, Ticket
 from tests.hotline.conftest import ACCOUNT, HOTLINE_NUMBER, TOKEN, XJGAT_PHONE, count, post, said
 
 
@@ -165,3 +165,17 @@ def test_every_endpoint_apologises_with_503_and_works_again_without_a_restart(ou
     assert tickets == before[0] + 1
     # Twilio's retry of the SMS after the outage still files it once.
     assert post(twilio, "/hotline/sms", sms).status_code == 200 and count(Ticket) == tickets
+
+
+def test_an_sms_status_callback_is_answered_503_in_plain_text_and_recorded_once_back(outage):
+    """Twilio does not retry a status callback: the 503 is for its debugger, and the status is lost."""
+    served, down = outage
+    twilio = served.test_client()
+    form = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
+    with down():
+        response = post(twilio, "/hotline/sms/status", form)
+        assert response.status_code == 503 and response.mimetype == "text/plain"
+        assert b"the status was not recorded" in response.data
+    assert count(OutboxDelivery) == 0
+    assert post(twilio, "/hotline/sms/status", form).status_code == 204
+    assert count(OutboxDelivery) == 1

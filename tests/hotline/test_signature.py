@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from desk.models import AuditEntry, HotlineCall, OutboxMessage, Ticket
+from desk.models import AuditEntry, HotlineCall, OutboxDelivery, OutboxMessage, Ticket
 from tests.hotline.conftest import ACCOUNT, BASE, TOKEN, XJGAT_PHONE, count, post, sign
 
 REPORT = {"MessageSid": "SM" + "7" * 32, "AccountSid": ACCOUNT, "From": XJGAT_PHONE, "To": "+8699110086",
@@ -20,14 +20,14 @@ def hotline_rules(app) -> list[str]:
 
 
 def nothing_recorded() -> bool:
-    return count(Ticket) == count(HotlineCall) == count(OutboxMessage) == 0
+    return count(Ticket) == count(HotlineCall) == count(OutboxMessage) == count(OutboxDelivery) == 0
 
 
 def test_every_endpoint_refuses_a_missing_or_wrong_signature(app, client, hotline):
     rules = hotline_rules(app)
-    assert len(rules) == 9
+    assert len(rules) == 10
     audit = count(AuditEntry)
-    form = {"CallSid": "CA" + "1" * 32, "From": XJGAT_PHONE, "Digits": "1", **REPORT}
+    form = {"CallSid": "CA" + "1" * 32, "From": XJGAT_PHONE, "Digits": "1", "MessageStatus": "delivered", **REPORT}
     for rule in rules:
         assert post(client, rule, form, signed=False).status_code == 403, rule
         assert post(client, rule, form, token="not-the-token").status_code == 403, rule

@@ -255,3 +255,15 @@ def test_a_long_run_does_not_let_another_dispatcher_take_a_claim_it_is_sending(a
     assert result == DispatchResult(sent=3)
     assert sorted(m["to"] for m in twilio.created) == sorted(m.to for m in messages())
     assert {m.status for m in messages()} == {"sent"}
+
+
+def test_status_callbacks_are_asked_for_only_when_the_public_url_is_set(app, credentials, twilio,
+                                                                        twilio_client, clock):
+    queue(1, "without")
+    assert dispatch_due(clock(), client=twilio_client) == DispatchResult(sent=1)
+    app.config["DESK_PUBLIC_URL"] = "https://desk.example.cn"
+    queue(1, "with")
+    assert dispatch_due(clock.advance(seconds=1), client=twilio_client) == DispatchResult(sent=1)
+    first, second = [data for method, _, data in twilio.requests if method == "POST"]
+    assert "StatusCallback" not in first
+    assert second["StatusCallback"] == "https://desk.example.cn/hotline/sms/status"

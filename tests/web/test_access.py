@@ -112,7 +112,7 @@ ACCESS = {
     **{("POST", rule): everyone(403, anon=403) for rule in (
         "/hotline/voice", "/hotline/voice/menu", "/hotline/voice/unit", "/hotline/voice/pin",
         "/hotline/voice/kind", "/hotline/voice/recorded", "/hotline/voice/status",
-        "/hotline/voice/status-callback", "/hotline/sms")},
+        "/hotline/voice/status-callback", "/hotline/sms", "/hotline/sms/status")},
     # the JSON API takes bearer tokens only: a browser session opens nothing there
     ("GET", "/api/v1/openapi.json"): everyone(200, anon=200),
     ("GET", "/api/v1/contracts/<code>/sla/<month>"): everyone(401, anon=401),
