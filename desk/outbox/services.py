@@ -5,7 +5,7 @@ import logging
 import re
 from datetime import datetime
 
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import Row, and_, case, func, select
 
 from desk.audit.services import Actor, record, snapshot
 from desk.db import in_transaction, transaction
@@ -68,16 +68,46 @@ def status_counts() -> dict[str, int]:
     return {status: counts.get(status, 0) for status in STATUS_ORDER}
 
 
-def messages_with_status(status: str | None, page: int = 1) -> list[OutboxMessage]:
-    """Newest first; every status when `status` is None."""
+# Twilio's statuses that say the phone will not get the message.
+UNDELIVERED = ("undelivered", "failed", "canceled")
+_delivery_of_message = and_(OutboxMessage.provider_id != "", OutboxDelivery.message_sid == OutboxMessage.provider_id)
+
+
+def messages_with_status(status: str | None, page: int = 1, *,
+                         undelivered: bool = False) -> list[tuple[OutboxMessage, OutboxDelivery | None]]:
+    """Newest first, each with what Twilio last reported of its delivery (None: nothing yet);
+    every status when `status` is None; only those Twilio could not deliver when `undelivered`."""
     if status is not None and status not in OUTBOX_STATUSES:
         raise ValidationFailed(f"status: one of {', '.join(OUTBOX_STATUSES)}, not {status!r}")
     if page < 1:
         raise ValidationFailed("page: a whole number from 1")
-    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    query = (select(OutboxMessage, OutboxDelivery).outerjoin(OutboxDelivery, _delivery_of_message)
+             .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()))
     if status is not None:
         query = query.where(OutboxMessage.status == status)
-    return list(db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars())
+    if undelivered:
+        query = query.where(OutboxDelivery.status.in_(UNDELIVERED))
+    return [tuple(row) for row in db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))]
+
+
+def undelivered_count() -> int:
+    return db.session.execute(
+        select(func.count()).select_from(OutboxMessage).join(OutboxDelivery, _delivery_of_message)
+        .where(OutboxDelivery.status.in_(UNDELIVERED))
+    ).scalar_one()
+
+
+def delivery_state(message: OutboxMessage, delivery: OutboxDelivery | None) -> str | None:
+    """What the admin page says of a sent message's delivery: delivered, undelivered, sent (the
+    carrier took it, no receipt from the phone yet) or none (no callback, or Twilio still has it);
+    None for a message the desk has not sent."""
+    if message.status != "sent":
+        return None
+    if delivery is None or DELIVERY_RANKS[delivery.status] < DELIVERY_RANKS["sent"]:
+        return "none"
+    if delivery.status in UNDELIVERED:
+        return "undelivered"
+    return "sent" if delivery.status == "sent" else "delivered"
 
 
 # Twilio's SIDs: two capital letters (SM for an SMS, MM for an MMS) and 32 hexadecimal digits.

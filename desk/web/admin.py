@@ -164,19 +164,23 @@ def _outbox_page(status: int = 200, error: DeskError | None = None):
     from desk.outbox import services as outbox
 
     chosen = request.args.get("status") or None
+    delivery = request.args.get("delivery") or None
+    if delivery not in (None, "undelivered"):
+        raise ValidationFailed(f"delivery: one of undelivered, not {delivery!r}")
     page_number = request.args.get("page", "1")
     if not page_number.isdigit():
         raise ValidationFailed("page: a whole number from 1")
-    rows = outbox.messages_with_status(chosen, int(page_number))
-    return page("admin/outbox.html", status, messages=rows, counts=outbox.status_counts(), chosen=chosen,
-                page_number=int(page_number), page_size=outbox.PAGE_SIZE, error=error,
+    rows = outbox.messages_with_status(chosen, int(page_number), undelivered=delivery is not None)
+    return page("admin/outbox.html", status, rows=rows, delivery_state=outbox.delivery_state,
+                counts=outbox.status_counts(), undelivered=outbox.undelivered_count(), chosen=chosen,
+                delivery=delivery, page_number=int(page_number), page_size=outbox.PAGE_SIZE, error=error,
                 requeue_form=forms.ActionForm())
 
 
 @bp.get("/outbox")
 @allowed("admin")
 def outbox():
-    """Outbound SMS by status, with attempts and Twilio's last error."""
+    """Outbound SMS by status, with attempts, Twilio's last error and the delivery Twilio reported."""
     return _outbox_page()
 
 

@@ -262,6 +262,9 @@ ZH = {
     "Last error": "最近错误",
     "Sent": "发送时间",
     "Send again": "重新发送",
+    "Delivery": "送达情况",
+    "Not delivered (error %(code)s)": "未送达（错误码 %(code)s）",
+    "Not delivered (error %(code)s: %(text)s)": "未送达（错误码 %(code)s：%(text)s）",
     "No messages.": "没有短信。",
     "Older": "更早",
     "The message will be sent again.": "该短信将重新发送。",
@@ -461,6 +464,11 @@ LABELS = {
     "failed": ("Failed", "发送失败"),
     "not_sent_no_credentials": ("Not sent (no credentials)", "未发送（未配置短信账号）"),
     "expired": ("Not sent (out of date)", "未发送（已过时）"),
+    # what Twilio's status callbacks said of a sent SMS (desk.outbox.services.delivery_state)
+    "delivery.delivered": ("Delivered", "已送达"),
+    "delivery.undelivered": ("Not delivered", "未送达"),
+    "delivery.sent": ("Accepted by the carrier", "运营商已接收"),
+    "delivery.none": ("No receipt yet", "未收到回执"),
     "exercised": ("Exercise the termination right", "行使解约权"),
     "not_exercised": ("Do not exercise it", "不行使解约权"),
     # roles
