@@ -151,7 +151,8 @@ def record_delivery(message_sid: str, status: str, error_code: str = "", error_m
         )
         changed = session.execute(statement).rowcount == 1
     if not changed:
-        log.info("outbox: Twilio reported %s for %s after a later status; kept the later one", status, message_sid)
+        log.info("outbox: Twilio reported %s for %s, which had a status as far or further; kept", status,
+                 message_sid)
     return changed
 
 

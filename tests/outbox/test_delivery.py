@@ -159,3 +159,9 @@ def test_a_callback_that_came_before_the_dispatcher_committed_the_sid_shows_once
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert _delivery_cells(page) == {"先有回执的短信": "已送达"}
     assert "<small>2026-12-05 09:02</small>" in page  # Twilio's report, in Beijing time
+
+
+def test_twilios_error_message_is_shown_as_text_not_markup(client):
+    _sent([("短信", [("undelivered", "30003", '<script>alert("x")</script>')])])
+    page = _admin(client).get("/admin/outbox").get_data(as_text=True)
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
