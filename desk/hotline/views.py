@@ -247,7 +247,8 @@ def _plain(text: str, status: int) -> Response:
 @bp.errorhandler(DeskError)
 def refused(exc: DeskError):
     """A request the desk cannot act on (no CallSid, an inactive unit): said politely, and with
-    200 so that Twilio plays it rather than its own error message."""
+    200 so that Twilio plays it rather than its own error message. A status callback, which
+    nobody hears, is answered 400 with the fields that were wrong."""
     db.session.rollback()
     log.warning("hotline: refused %s: %s", request.path, "; ".join(exc.errors))
     if request.endpoint in STATUS_CALLBACKS:

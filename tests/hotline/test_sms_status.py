@@ -2,6 +2,7 @@
 message SID, the furthest status winning whatever the order or number of the callbacks."""
 from __future__ import annotations
 
+import threading
 from itertools import permutations
 
 from sqlalchemy import select
@@ -94,6 +95,30 @@ def test_every_order_of_the_callbacks_ends_in_the_furthest_status(app):
     record_delivery(SID, "failed", "30008", "Unknown error")
     assert record_delivery(SID, "delivered") is False
     assert (stored().status, stored().error_code) == ("failed", 30008)
+
+
+def test_callbacks_racing_each_other_end_in_the_furthest_status(app):
+    """Twilio's callbacks for one message at once, each on its own connection: the first to
+    insert and the later ones that conflict with it all end in the terminal status."""
+    statuses = ["queued", "sending", "sent", "delivered", "sent", "queued"] * 2
+    barrier, errors = threading.Barrier(len(statuses)), []
+
+    def send(status: str):
+        try:
+            with app.app_context():
+                barrier.wait()
+                record_delivery(SID, status)
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(status,)) for status in statuses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert stored().status == "delivered" and count(OutboxDelivery) == 1
 
 
 def test_a_repeated_callback_changes_nothing(client, hotline):
