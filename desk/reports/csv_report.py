@@ -1,9 +1,11 @@
 """The monthly report as CSV: UTF-8 with a BOM so that Excel opens the Chinese correctly.
 
-Sections one after another, each opened by a row "## <key>" and its header row: totals, incidents,
-day_waivers, payments, termination_decisions (六.(六), up to as_of),
-adjustments (corrections to frozen earlier months). Figures are written exactly as in the JSON ("1689.50"); times twice, in the
-contract's time zone and in UTC.
+Sections one after another, each opened by a row "## <key>": report (the contract, both parties, its
+cards, amount and monthly fee, the month, as_of, final and provisional with the reasons), then, each with
+its header row, totals, incidents, day_waivers, payments, termination_decisions (六.(六), up to as_of)
+and adjustments (corrections to frozen earlier months). Figures are written exactly as in the JSON
+("1689.50"), flags and codes as the JSON's (true, carrier); times twice, in the contract's time zone and
+in UTC. A figure whose clause the contract lacks says so in its clause cell, as the PDF does.
 
 Figures are handed to the writer as numbers (Decimal, int), everything else as text; text that Excel or
 WPS would evaluate as a formula gets a leading "'" (OWASP "CSV Injection"), numbers never do, so a
@@ -15,7 +17,9 @@ import csv
 import io
 from decimal import Decimal
 
-from desk.reports.labels import FORMULA_TRIGGERS, TOTALS, clause_of, local_text, utc_text, words
+from desk.reports.labels import (
+    FORMULA_TRIGGERS, TOTALS, clause_text, contract_figures, local_text, provisional_reasons, rules_clause, utc_text, words,
+)
 from desk.reports.meta import ReportMeta
 
 BOM = "\ufeff"
@@ -70,27 +74,33 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     rows = _Rows(out)
     rows.writerow(["## report", w["report"]])
     rows.writerow(["contract", report["contract"], meta.title])
+    rows.writerow(["customer", meta.customer, w["customer"]])  # the two parties, as the PDF's first page
+    rows.writerow(["carrier", meta.carrier, w["carrier"]])
+    for key, label, value in contract_figures(meta, w):
+        rows.writerow([key, w["no_clause"] if value is None else value, label])
     rows.writerow(["month", report["month"]])
     rows.writerow(["timezone", tz])
     rows.writerow(["as_of", local_text(report["as_of"], tz, True), utc_text(report["as_of"])])
     rows.writerow(["final", _flag(report["final"])])
-    rows.writerow(["provisional", _flag(report["provisional"])])
+    rows.writerow(["provisional", _flag(report["provisional"]), *provisional_reasons(report, meta, w)])
     rows.writerow([])
 
     rows.writerow(["## totals", w["totals"]])
     rows.writerow(["key", w["item"], w["value"], w["clause"]])
     for key, rules, kind in TOTALS:
         value = _flag(totals[key]) if kind == "bool" else totals[key] if kind == "int" else _figure(totals[key])
-        rows.writerow([key, w[key], value, clause_of(meta, rules)])
+        rows.writerow([key, w[key], value, rules_clause(meta, rules, w)])
     rows.writerow([])
 
-    rows.writerow(["## incidents", w["incidents"], w["local_time_note"].format(tz=tz)])
+    # The clauses behind the deadline and penalty columns, as the other formats' column headers give them.
+    rows.writerow(["## incidents", w["incidents"], w["local_time_note"].format(tz=tz),
+                   f'repair_deadline_met: {rules_clause(meta, ("R1",), w)}', f'penalty: {rules_clause(meta, ("R2",), w)}'])
     rows.writerow(INCIDENT_COLUMNS)
     for incident in report["incidents"]:
         rows.writerow(incident_row(incident, tz))
     rows.writerow([])
 
-    rows.writerow(["## day_waivers", w["day_waivers"], clause_of(meta, ("R4",))])  # '' if no R4
+    rows.writerow(["## day_waivers", w["day_waivers"], rules_clause(meta, ("R4",), w)])
     rows.writerow(["date", "amount"])
     for waiver in totals["day_waivers"]:
         rows.writerow([waiver["date"], _figure(waiver["amount"])])
@@ -103,7 +113,7 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
                        _figure(f"{payment.amount:.2f}"), payment.note])
     rows.writerow([])
 
-    rows.writerow(["## termination_decisions", w["decisions"], clause_of(meta, ("R3",))])
+    rows.writerow(["## termination_decisions", w["decisions"], rules_clause(meta, ("R3",), w)])
     rows.writerow(["decided_at", "decided_at_utc", "decision", "strikes_at_decision", "note"])
     for decision in meta.decisions:
         rows.writerow([local_text(decision.decided_at, tz, True), utc_text(decision.decided_at), decision.decision,
@@ -111,8 +121,9 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
     rows.writerow([])
 
     rows.writerow(["## adjustments", w["adjustments"]])
-    rows.writerow(["month", "item", "frozen", "now", "difference"])
+    rows.writerow(["month", "item", "frozen", "now", "difference", "clause"])
     for row in meta.adjustments:
-        rows.writerow([row["month"], row["item"], *(_figure(row[k]) for k in ("frozen", "now", "difference"))])
+        rows.writerow([row["month"], row["item"], *(_figure(row[k]) for k in ("frozen", "now", "difference")),
+                       clause_text(meta, row["item"], w)])
     return out.getvalue().encode("utf-8")
 

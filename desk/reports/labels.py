@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from desk.sla.timeutil import hours
+from desk.sla.timeutil import hours, month_bounds
+from desk.sla.timeutil import money as fen  # to the fen, half up (spec §1)
 
 TEXT = {
     "zh": {
@@ -18,7 +19,9 @@ TEXT = {
         "timezone": "时区", "cards": "卡数", "total_amount": "合同总金额", "monthly_fee": "月服务费",
         "status": "状态", "final": "终版（本月已冻结）", "provisional": "临时",
         "provisional_cause": "临时：部分事件原因尚未经双方确认，相关数字可能变化",
-        "provisional_open": "临时：本月尚未结束或尚未冻结，数字可能变化",
+        "provisional_month": "临时：本月尚未结束，数字可能变化",
+        "provisional_unfrozen": "临时：本月已结束，尚未冻结定稿，数字可能变化",
+        "provisional_note": "临时原因",
         "totals": "合计", "item": "项目", "value": "数值", "clause": "条款", "no_clause": "合同无此条款",
         "incidents": "事件", "interruptions": "业务中断次数", "repair_deadline_met": "按时修复",
         "repair_deadline_missed": "超时修复", "outage_hours": "本月累计中断时长",
@@ -58,7 +61,7 @@ TEXT = {
         "axis_hours": "小时", "axis_strikes": "次",
         "legend_waived": "已免当日服务费", "legend_missed": "超时", "legend_met": "按时",
         "legend_provisional": "临时（原因未确认）", "legend_exempt": "不适用（豁免原因）",
-        "unconfirmed_note": "* 原因尚未经双方确认", "cards_short": "卡数", "this_month": "本月",
+        "unconfirmed_note": "* 原因尚未经双方确认", "this_month": "本月",
         "sheet_totals": "合计", "sheet_incidents": "事件", "sheet_waivers": "减免", "sheet_payments": "已付服务费",
         "local_time_note": "时间为 {tz} 本地时间",
     },
@@ -68,17 +71,19 @@ TEXT = {
         "timezone": "Time zone", "cards": "Cards", "total_amount": "Total amount", "monthly_fee": "Monthly fee",
         "status": "Status", "final": "Final (month frozen)", "provisional": "PROVISIONAL",
         "provisional_cause": "PROVISIONAL: some causes are not yet confirmed by both parties",
-        "provisional_open": "PROVISIONAL: the month is not over or not frozen yet",
+        "provisional_month": "PROVISIONAL: the month is not over yet",
+        "provisional_unfrozen": "PROVISIONAL: the month is over but not frozen yet",
+        "provisional_note": "Why provisional",
         "totals": "Totals", "item": "Item", "value": "Value", "clause": "Clause", "no_clause": "not in contract",
         "incidents": "Incidents", "interruptions": "Interruptions", "repair_deadline_met": "Repair deadline met",
         "repair_deadline_missed": "Repair deadline missed", "outage_hours": "Cumulative outage",
-        "strikes_in_month": "Strikes in month", "penalties": "Penalties", "day_waiver_total": "Day waivers",
+        "strikes_in_month": "Strikes in month", "penalties": "Penalties", "day_waiver_total": "Day waivers total",
         "period_waiver_total": "Period waiver", "waiver_total": "Waivers total",
         "strikes_to_date": "Strikes to date", "termination_right": "Termination right",
         "termination_refund": "Refund on termination", "termination_penalty": "Termination penalty",
         "id": "ID", "external_id": "External ID", "reported_at": "Reported", "started_at": "Started",
         "restored_at": "Restored", "kind": "Kind", "cause": "Cause", "cause_confirmed": "Cause confirmed",
-        "affected_cards": "Cards", "repair_hours": "Repair (h)", "deadline": "Deadline",
+        "affected_cards": "Affected cards", "repair_hours": "Repair (h)", "deadline": "Deadline",
         "strike_number": "Strike #", "penalty": "Penalty",
         "day_waivers": "Day waivers", "date": "Date", "amount": "Amount", "waivers": "Waivers",
         "payments": "Payments to date", "paid_at": "Paid at",
@@ -110,7 +115,7 @@ TEXT = {
         "axis_hours": "h", "axis_strikes": "strikes",
         "legend_waived": "day waived", "legend_missed": "missed", "legend_met": "met",
         "legend_provisional": "provisional (cause unconfirmed)", "legend_exempt": "n/a (exempt cause)",
-        "unconfirmed_note": "* cause not yet confirmed by both parties", "cards_short": "Cards",
+        "unconfirmed_note": "* cause not yet confirmed by both parties",
         "this_month": "this month",
         "sheet_totals": "Totals", "sheet_incidents": "Incidents", "sheet_waivers": "Waivers",
         "sheet_payments": "Payments",
@@ -260,13 +265,49 @@ RULES_BEHIND = {key: rules for key, rules, _ in TOTALS}
 
 def clause_text(meta, key: str, w: dict) -> str:
     """The clause cell of a total (TOTALS key), from the contract's own clauses, as every report
-    writes it: "not in contract" where the contract has none of the rules behind the figure.
-    outage_hours is given for every contract (spec §5), so it is left blank instead."""
-    rules = RULES_BEHIND[key]
-    text = clause_of(meta, rules)
-    if not text and rules and key != "outage_hours":
-        return w["no_clause"]
-    return text
+    writes it: "not in contract" where the contract has none of the rules behind the figure (the
+    figure is still given, as in the JSON; outage_hours is computed for every contract, spec §5).
+    Counts no rule produces (incidents, interruptions) have an empty cell."""
+    return rules_clause(meta, RULES_BEHIND[key], w)
+
+
+def rules_clause(meta, rules: tuple[str, ...], w: dict) -> str:
+    """The clause(s) behind rules, or "not in contract" when the contract has none of them."""
+    return clause_of(meta, rules) or (w["no_clause"] if rules else "")
+
+
+def provisional_reasons(report: dict, meta, w: dict) -> list[str]:
+    """Why the figures may still change, one sentence a reason, as every format states them; none once
+    the month is final (over and frozen) and every cause behind it agreed.
+
+    build_report makes a month provisional while it is not over, or while a cause that weighs on it
+    is not agreed by both parties (unconfirmed, or undetermined); final once it is over and frozen.
+    While the month runs, an unagreed cause is seen in the month's incidents or in a strike to date.
+    """
+    if report["final"] and not report["provisional"]:
+        return []
+    year, month = (int(part) for part in report["month"].split("-"))
+    as_of = instant(report["as_of"])
+    month_over = as_of >= month_bounds(year, month, ZoneInfo(report["timezone"]))[1]
+    unagreed = report["provisional"] and (month_over or any(
+        not i["cause_confirmed"] or i["cause"] == "undetermined" for i in report["incidents"]) or any(
+        provisional and at <= as_of for at, _, provisional in meta.strikes_timeline))
+    reasons = [] if month_over else [w["provisional_month"]]
+    if unagreed:
+        reasons.append(w["provisional_cause"])
+    if month_over and not report["final"]:
+        reasons.append(w["provisional_unfrozen"])
+    return reasons
+
+
+def contract_figures(meta, w: dict) -> list[tuple[str, str, int | Decimal | None]]:
+    """The contract's own figures every format gives, (key, label, value): cards as an int, money as
+    Decimal to the fen (0.01); a monthly fee the contract does not state is None, written as
+    "not in contract" (XJGAT pays by milestone)."""
+    fee = None if meta.monthly_fee is None else fen(Decimal(meta.monthly_fee))
+    return [("cards", w["cards"], int(meta.cards)),
+            ("total_amount", w["total_amount"], fen(Decimal(meta.total_amount))),
+            ("monthly_fee", w["monthly_fee"], fee)]
 
 
 def number(value: Decimal | int | None) -> str:

@@ -18,8 +18,8 @@ from fpdf.enums import MethodReturnValue, TextMode, XPos, YPos
 from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
-    CAUSES, KINDS, TEXT, TOTALS, clause_of, clause_text, decision_sentence, local_text, money, number, period_sentence,
-    rules_of, words,
+    CAUSES, KINDS, TEXT, TOTALS, clause_of, clause_text, contract_figures, decision_sentence, local_text, money,
+    number, period_sentence, provisional_reasons, rules_clause, rules_of, words,
 )
 from desk.reports.meta import ReportMeta
 
@@ -56,7 +56,7 @@ class _Document(FPDF):
         # Widths of right- and centre-aligned texts by font: a month's table repeats a few hundred
         # distinct values (hours, money, marks) over 10,000 rows, and fpdf2 measures slowly.
         self._widths: dict[tuple, float] = {}
-        self._heads: dict[tuple, list[int]] = {}  # a table header's lines per label
+        self._heads: dict[tuple, list[list[str]]] = {}  # a table header's lines per label
 
     # -- on every page -------------------------------------------------------------------------
     def header(self):
@@ -135,8 +135,12 @@ class _Document(FPDF):
         """
         if self.font_size_pt != size or self.font_family != FAMILY.lower():
             self.set_font(FAMILY, size=size)
-        cells = [self.lines(str(value), width) if i in wrap else [str(value)]
-                 for i, (width, value) in enumerate(zip(widths, values))]
+        cells = []
+        for i, (width, value) in enumerate(zip(widths, values)):
+            if type(value) is tuple:  # a column's lines, each wrapped on its own (a ticket ID above its external ID)
+                cells.append([line for part in value for line in self.lines(str(part), width)])
+            else:
+                cells.append(self.lines(str(value), width) if i in wrap else [str(value)])
         line = self.font_size * 1.25
         extra = (max(len(c) for c in cells) - 1) * line
         height += extra
@@ -149,18 +153,19 @@ class _Document(FPDF):
         for i, (width, texts) in enumerate(zip(widths, cells)):
             align = aligns[i] if aligns else "L"
             for n, text in enumerate(texts):
-                if not text:
-                    continue
-                if align == "L":
-                    left = x + self.c_margin
-                else:
-                    room = width - self._width(text) - (2 * self.c_margin if align == "R" else 0)
-                    left = x + self.c_margin + (room if align == "R" else room / 2)
-                self.text(left, first + n * line, text)
+                if text:
+                    self.text(self._left(x, width, text, align), first + n * line, text)
             x += width
         self.set_draw_color(*LINE)
         self.line(self.l_margin, y + height, x, y + height)
         self.set_xy(self.l_margin, y + height)
+
+    def _left(self, x: float, width: float, text: str, align: str) -> float:
+        """Where a text starts in its column (L, R or C within the cell margins)."""
+        if align == "L":
+            return x + self.c_margin
+        room = width - self._width(text) - (2 * self.c_margin if align == "R" else 0)
+        return x + self.c_margin + (room if align == "R" else room / 2)
 
     def lines(self, text: str, width: float) -> list[str]:
         """The text as the lines that fit a column of this width, in the current font."""
@@ -195,21 +200,23 @@ class _Document(FPDF):
         column wraps, and the header grows to its longest label."""
         self.set_font(FAMILY, size=size)
         key = (tuple(widths), tuple(labels), size)
-        counts = self._heads.get(key)
-        if counts is None:  # redrawn on every page of a long table: laid out once
-            counts = self._heads[key] = [len(self.lines(label, width)) for width, label in zip(widths, labels)]
-        most = max(counts)
+        laid = self._heads.get(key)
+        if laid is None:  # redrawn on every page of a long table: laid out once, drawn with text()
+            laid = self._heads[key] = [self.lines(label, width) for width, label in zip(widths, labels)]
+        most = max(len(lines) for lines in laid)
         height = ROW if most == 1 else ROW * 0.85 * most
         if self.get_y() + height + ROW > self.page_break_trigger:
             self.add_page()
             self.set_font(FAMILY, size=size)
         self.set_fill_color(*HEAD)
-        self.set_draw_color(*LINE)
         x, y = self.get_x(), self.get_y()
-        for i, (width, label, count) in enumerate(zip(widths, labels, counts)):
-            self.set_xy(x, y)
-            self.multi_cell(width, height / count, label, border=0, fill=True,
-                            align=(aligns[i] if aligns else "L"), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.rect(x, y, sum(widths), height, style="F")
+        for i, (width, lines) in enumerate(zip(widths, laid)):
+            step = height / len(lines)  # each label's lines share the header's height, centred as cells
+            for n, text in enumerate(lines):
+                if text.strip():
+                    self.text(self._left(x, width, text, aligns[i] if aligns else "L"),
+                              y + step * (n + 0.5) + 0.3 * self.font_size, text)
             x += width
         self.set_xy(self.l_margin, y + height)
 
@@ -224,10 +231,8 @@ def _title_block(pdf: _Document) -> None:
     pdf.multi_cell(0, 5.5, meta.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(*INK)
     pdf.ln(2)
-    if pdf.marked:
-        reasons = [w["provisional_cause"]] if report["provisional"] else []
-        if not report["final"]:
-            reasons.append(w["provisional_open"])
+    reasons = provisional_reasons(report, meta, w)  # as the XLSX's note and the CSV's provisional row
+    if reasons:
         pdf.set_draw_color(*RED)
         pdf.set_text_color(*RED)
         pdf.set_font(FAMILY, size=9.5)
@@ -242,9 +247,11 @@ def _title_block(pdf: _Document) -> None:
         (w["contract"], report["contract"], w["month"], month_span),
         (w["customer"], meta.customer, w["as_of"], f'{local_text(report["as_of"], pdf.tz, True)}'),
         (w["carrier"], meta.carrier, w["timezone"], pdf.tz),
-        (w["total_amount"], f'{money(meta.total_amount)} {w["yuan"]}', w["status"], status),
-        (w["cards"], str(meta.cards), w["monthly_fee"],
-         f'{money(meta.monthly_fee)} {w["yuan"]}' if meta.monthly_fee is not None else "—"),
+    ]
+    (_, cards_label, cards), (_, amount_label, amount), (_, fee_label, fee) = contract_figures(meta, w)
+    pairs += [
+        (amount_label, f'{money(amount)} {w["yuan"]}', w["status"], status),
+        (cards_label, str(cards), fee_label, w["no_clause"] if fee is None else f'{money(fee)} {w["yuan"]}'),
     ]
     pdf.set_font(FAMILY, size=8.5)
     for label1, value1, label2, value2 in pairs:
@@ -323,14 +330,14 @@ def _charts(pdf: _Document) -> None:
 def _incidents(pdf: _Document) -> None:
     w, meta, tz = pdf.w_, pdf.meta, pdf.tz
     kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
-    r1, r2 = clause_of(meta, ("R1",)), clause_of(meta, ("R2",))
-    deadline = f'{w["deadline"]} {number(meta.repair_deadline_hours)}h' if r1 else w["deadline"]
-    widths = [14, 21.5, 21.5, 21.5, 16, 21.5, 10, 13, 14, 13, 14]  # "interruption" needs 16 at 7 pt
+    r1, r2 = rules_clause(meta, ("R1",), w), rules_clause(meta, ("R2",), w)  # "not in contract" if none
+    deadline = f'{w["deadline"]} {number(meta.repair_deadline_hours)}h' if clause_of(meta, ("R1",)) else w["deadline"]
+    # At 7 pt "interruption" needs 16, "undetermined *" 19.5, "影响卡数" 12
+    widths = [14, 21.5, 21.5, 21.5, 16, 19.5, 12, 13, 14, 13, 14]
     aligns = ["L", "L", "L", "L", "L", "L", "R", "R", "C", "C", "R"]
-    labels = [w["id"], w["reported_at"], w["started_at"], w["restored_at"], w["kind"], w["cause"],
-              w["cards_short"], w["repair_hours"].replace("（", "\n（").replace(" (", "\n("),
-              f"{deadline}\n{r1}" if r1 else deadline, w["strike_number"],
-              f'{w["penalty"]}\n{r2}' if r2 else w["penalty"]]
+    labels = [f'{w["id"]}\n{w["external_id"]}', w["reported_at"], w["started_at"], w["restored_at"], w["kind"],
+              w["cause"], w["affected_cards"], w["repair_hours"].replace("（", "\n（").replace(" (", "\n("),
+              f"{deadline}\n{r1}", w["strike_number"], f'{w["penalty"]}\n{r2}']
     pdf.section(w["incidents"], need=ROW * 4)
     pdf.set_font(FAMILY, size=8)
     pdf.set_text_color(*MUTED)
@@ -346,7 +353,7 @@ def _incidents(pdf: _Document) -> None:
     for i in incidents:
         met = i["repair_deadline_met"]
         pdf.row(widths, [
-            i.get("external_id") or i["id"],
+            (i["id"], i["external_id"]) if i.get("external_id") else i["id"],  # the desk's ID, the unit's below
             local_text(i["reported_at"], tz), local_text(i["started_at"], tz), local_text(i["restored_at"], tz),
             kinds.get(i["kind"], i["kind"]),
             causes.get(i["cause"], i["cause"]) + ("" if i["cause_confirmed"] else " *"),
@@ -361,7 +368,7 @@ def _waivers(pdf: _Document) -> None:
     w, meta, totals = pdf.w_, pdf.meta, pdf.report["totals"]
     if not meta.has_waivers and not totals["day_waivers"]:
         return
-    clause = meta.clause("R4")
+    clause = rules_clause(meta, ("R4",), w)
     widths, aligns = [60, 60, 60], ["L", "R", "L"]
     pdf.section(f'{w["day_waivers"]}（{clause}）' if meta.lang == "zh" else f'{w["day_waivers"]} ({clause})',
                 need=ROW * 4)
@@ -397,12 +404,13 @@ def _adjustments(pdf: _Document) -> None:
     w, meta = pdf.w_, pdf.meta
     if not meta.adjustments:
         return
-    widths, aligns = [22, 50, 36, 36, 36], ["L", "L", "R", "R", "R"]
+    widths, aligns = [20, 44, 31, 31, 31, 23], ["L", "L", "R", "R", "R", "L"]
     pdf.section(w["adjustments"], need=ROW * 4)
-    pdf.head(widths, [w["adj_month"], w["adj_item"], w["adj_frozen"], w["adj_now"], w["adj_difference"]], aligns)
+    pdf.head(widths, [w["adj_month"], w["adj_item"], w["adj_frozen"], w["adj_now"], w["adj_difference"],
+                      "  " + w["clause"]], aligns)
     for row in meta.adjustments:
-        pdf.row(widths, [row["month"], w[row["item"]]] + [money(row[k]) for k in ("frozen", "now", "difference")],
-                aligns)
+        pdf.row(widths, [row["month"], w[row["item"]]] + [money(row[k]) for k in ("frozen", "now", "difference")]
+                + ["  " + clause_text(meta, row["item"], w)], aligns)
 
 
 def _signatures(pdf: _Document) -> None:

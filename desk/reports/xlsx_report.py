@@ -16,7 +16,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from desk.reports.labels import CAUSES, KINDS, TOTALS, clause_of, local, words
+from desk.reports.labels import (
+    CAUSES, KINDS, TOTALS, clause_text, contract_figures, local, provisional_reasons, rules_clause, words,
+)
 from desk.reports.meta import ReportMeta
 from desk.reports.xlsx_rows import Body, needs_text_cell, text_cell
 
@@ -50,10 +52,10 @@ class _Sheet:
         w = words(meta.lang)
         title = f'{w["report"]} · {report["contract"]} · {report["month"]} · {caption}'
         self.ws.append([self.cell(title, font=Font(bold=True, size=13))])
-        note = w["local_time_note"].format(tz=report["timezone"])
-        if report["provisional"] or not report["final"]:
-            note += " · " + (w["provisional_cause"] if report["provisional"] else w["provisional_open"])
-        self.ws.append([self.cell(note, font=RED if report["provisional"] or not report["final"] else None)])
+        # Every reason the figures may still change, as the PDF's first page gives them.
+        reasons = provisional_reasons(report, meta, w)
+        note = " · ".join([w["local_time_note"].format(tz=report["timezone"]), *reasons])
+        self.ws.append([self.cell(note, font=RED if reasons else None)])
         self.ws.append([])
 
     def header(self, labels: list[str]) -> None:
@@ -89,30 +91,30 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
         ("as_of", w["as_of"], local(report["as_of"], tz), DATETIME),
         ("final", w["final"], w["yes"] if report["final"] else w["no"], None),
         ("provisional", w["provisional"], w["yes"] if report["provisional"] else w["no"], None),
-        ("total_amount", w["total_amount"], meta.total_amount, MONEY),
     ]
-    if meta.monthly_fee is not None:
-        info.append(("monthly_fee", w["monthly_fee"], meta.monthly_fee, MONEY))
+    for key, label, value in contract_figures(meta, w):  # a fee the contract lacks says so, as in the PDF
+        fmt = None if value is None else INTEGER if key == "cards" else MONEY
+        info.append((key, label, w["no_clause"] if value is None else value, fmt))
     for key, label, value, fmt in info:
         sheet.ws.append([sheet.cell(key), sheet.cell(label), sheet.cell(value, fmt)])
     for key, rules, kind in TOTALS:
         value = totals[key]
-        if kind == "bool":
-            cell = sheet.cell(w["yes"] if value else w["no"])
+        if kind == "bool":  # the termination right, in the PDF's words
+            cell = sheet.cell(w["exists"] if value else w["not_exists"])
         elif kind == "int":
             cell = sheet.cell(int(value), INTEGER)
         else:
             cell = sheet.cell(_money(value), MONEY if kind == "money" else HOURS)
-        sheet.ws.append([sheet.cell(key), sheet.cell(w[key]), cell, sheet.cell(clause_of(meta, (*rules,)))])
+        sheet.ws.append([sheet.cell(key), sheet.cell(w[key]), cell, sheet.cell(rules_clause(meta, rules, w))])
 
     # 事件: one row an incident, local times as datetime cells.
     sheet = _Sheet(book, w["sheet_incidents"], [9, 14, 19, 19, 19, 10, 11, 10, 9, 12, 9, 9, 12])
     sheet.heading(report, meta, w["incidents"])
-    clause_r1, clause_r2 = clause_of(meta, ("R1",)), clause_of(meta, ("R2",))
+    clause_r1, clause_r2 = rules_clause(meta, ("R1",), w), rules_clause(meta, ("R2",), w)
     sheet.header([
         w["id"], w["external_id"], w["reported_at"], w["started_at"], w["restored_at"], w["kind"], w["cause"],
         w["cause_confirmed"], w["affected_cards"], w["repair_hours"],
-        f'{w["deadline"]} {clause_r1}'.strip(), w["strike_number"], f'{w["penalty"]} {clause_r2}'.strip(),
+        f'{w["deadline"]} {clause_r1}', w["strike_number"], f'{w["penalty"]} {clause_r2}',
     ])
     kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
     # The month's bulk: written as text by Body, byte for byte what appending the cells would write.
@@ -136,12 +138,11 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
     sheet.header([w["date"], w["amount"], w["clause"]])
     for waiver in totals["day_waivers"]:
         sheet.ws.append([sheet.cell(date.fromisoformat(waiver["date"]), DATE),
-                         sheet.cell(_money(waiver["amount"]), MONEY), sheet.cell(clause_of(meta, ("R4",)))])
+                         sheet.cell(_money(waiver["amount"]), MONEY), sheet.cell(rules_clause(meta, ("R4",), w))])
     sheet.ws.append([])
-    for key, rules in (("day_waiver_total", ("R4",)), ("period_waiver_total", ("R5",)),
-                       ("waiver_total", ("R4", "R5"))):
+    for key in ("day_waiver_total", "period_waiver_total", "waiver_total"):
         sheet.ws.append([sheet.cell(w[key], font=BOLD), sheet.cell(_money(totals[key]), MONEY, BOLD),
-                         sheet.cell(clause_of(meta, rules))])
+                         sheet.cell(clause_text(meta, key, w))])
 
     # 已付服务费: the ledger up to as_of, the refund basis of R3.
     sheet = _Sheet(book, w["sheet_payments"], [19, 16, 30])
@@ -160,12 +161,13 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
                              sheet.cell(decision.strikes, INTEGER), sheet.cell(decision.note)])
 
     if meta.adjustments:  # corrections to frozen earlier months, stated once
-        sheet = _Sheet(book, w["sheet_adjustments"], [10, 22, 16, 16, 16])
+        sheet = _Sheet(book, w["sheet_adjustments"], [10, 22, 16, 16, 16, 14])
         sheet.heading(report, meta, w["adjustments"])
-        sheet.header([w["adj_month"], w["adj_item"], w["adj_frozen"], w["adj_now"], w["adj_difference"]])
+        sheet.header([w["adj_month"], w["adj_item"], w["adj_frozen"], w["adj_now"], w["adj_difference"], w["clause"]])
         for row in meta.adjustments:
             sheet.ws.append([sheet.cell(row["month"]), sheet.cell(w[row["item"]])]
-                            + [sheet.cell(_money(row[k]), MONEY) for k in ("frozen", "now", "difference")])
+                            + [sheet.cell(_money(row[k]), MONEY) for k in ("frozen", "now", "difference")]
+                            + [sheet.cell(clause_text(meta, row["item"], w))])
 
     out = io.BytesIO()
     book.save(out)

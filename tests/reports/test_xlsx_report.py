@@ -32,7 +32,7 @@ def test_totals_are_numbers_equal_to_the_json(any_report):
             continue
         cell = cells[key]
         if isinstance(value, bool):
-            assert cell.value == ("是" if value else "否")
+            assert cell.value == ("已产生" if value else "未产生")  # the PDF's words
         elif isinstance(value, int):
             assert cell.value == value and cell.number_format == "0"
         else:
