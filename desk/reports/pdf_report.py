@@ -332,8 +332,8 @@ def _incidents(pdf: _Document) -> None:
     kinds, causes = KINDS.get(meta.lang, KINDS["zh"]), CAUSES.get(meta.lang, CAUSES["zh"])
     r1, r2 = rules_clause(meta, ("R1",), w), rules_clause(meta, ("R2",), w)  # "not in contract" if none
     deadline = f'{w["deadline"]} {number(meta.repair_deadline_hours)}h' if clause_of(meta, ("R1",)) else w["deadline"]
-    # At 7 pt "interruption" needs 16, "undetermined *" 19.5, "影响卡数" 12
-    widths = [14, 21.5, 21.5, 21.5, 16, 19.5, 12, 13, 14, 13, 14]
+    # At 7 pt a time needs 21.5, "interruption" 16, "undetermined *" 20, "影响卡数" 12
+    widths = [14, 21.5, 21.5, 21.5, 16, 20, 12, 13, 14, 12.5, 14]
     aligns = ["L", "L", "L", "L", "L", "L", "R", "R", "C", "C", "R"]
     labels = [f'{w["id"]}\n{w["external_id"]}', w["reported_at"], w["started_at"], w["restored_at"], w["kind"],
               w["cause"], w["affected_cards"], w["repair_hours"].replace("（", "\n（").replace(" (", "\n("),
