@@ -18,7 +18,8 @@ import io
 from decimal import Decimal
 
 from desk.reports.labels import (
-    FORMULA_TRIGGERS, TOTALS, clause_text, contract_figures, local_text, provisional_reasons, rules_clause, utc_text, words,
+    FORMULA_TRIGGERS, TOTALS, clause_text, contract_figures, local_text, provisional_reasons, rules_clause, utc_text,
+    words,
 )
 from desk.reports.meta import ReportMeta
 
@@ -94,7 +95,8 @@ def render_csv(report: dict, meta: ReportMeta) -> bytes:
 
     # The clauses behind the deadline and penalty columns, as the other formats' column headers give them.
     rows.writerow(["## incidents", w["incidents"], w["local_time_note"].format(tz=tz),
-                   f'repair_deadline_met: {rules_clause(meta, ("R1",), w)}', f'penalty: {rules_clause(meta, ("R2",), w)}'])
+                   f'repair_deadline_met: {rules_clause(meta, ("R1",), w)}',
+                   f'penalty: {rules_clause(meta, ("R2",), w)}'])
     rows.writerow(INCIDENT_COLUMNS)
     for incident in report["incidents"]:
         rows.writerow(incident_row(incident, tz))

@@ -45,7 +45,7 @@ TEXT = {
         "termination_text": "累计违约 {n} 次，达到 {t} 次：甲方有权终止合同；行使时乙方退还已付服务费 {refund} 元，"
                             "并支付违约金 {penalty} 元（{clause}）。是否行使由甲方决定，本系统不会自行终止合同。",
         "no_termination_text": "累计违约 {n} 次，未达到 {t} 次，甲方尚无终止权（{clause}）。",
-        "decisions": "甲方终止权决定", "decided_at": "决定时间", "decision": "决定",
+        "decisions": "甲方终止权决定", "decided_at": "决定时间", "decision": "决定", "strikes_at_decision": "当时累计违约次数",
         "exercised": "行使终止权", "not_exercised": "暂不行使终止权",
         "decision_text": "{at} 甲方决定{decision}（当时累计违约 {n} 次，{clause}）。",
         "period_text": "本月累计中断 {h} 小时，阈值 {t} 小时（{clause}）：{result}",
@@ -100,6 +100,7 @@ TEXT = {
                             "The customer decides; the desk never terminates by itself.",
         "no_termination_text": "{n} strikes, below the threshold of {t}: no termination right ({clause}).",
         "decisions": "Termination decisions", "decided_at": "Decided at", "decision": "Decision",
+        "strikes_at_decision": "Strikes then",
         "exercised": "to exercise the termination right", "not_exercised": "not to exercise the termination right",
         "decision_text": "{at}: the customer decided {decision} ({n} strikes then, {clause}).",
         "period_text": "Cumulative outage {h} h, threshold {t} h ({clause}): {result}",
@@ -308,6 +309,11 @@ def contract_figures(meta, w: dict) -> list[tuple[str, str, int | Decimal | None
     return [("cards", w["cards"], int(meta.cards)),
             ("total_amount", w["total_amount"], fen(Decimal(meta.total_amount))),
             ("monthly_fee", w["monthly_fee"], fee)]
+
+
+def payments_total(meta) -> Decimal:
+    """The sum of the payments to date the PDF and the XLSX give below the ledger."""
+    return sum((payment.amount for payment in meta.payments()), Decimal("0.00"))
 
 
 def number(value: Decimal | int | None) -> str:

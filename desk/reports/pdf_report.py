@@ -8,7 +8,6 @@ row with plain cells, which keeps a 10,000-incident month fast and small.
 from __future__ import annotations
 
 import calendar
-from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from desk.reports.charts import HEIGHT, WIDTH, all_charts
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
     CAUSES, KINDS, TEXT, TOTALS, clause_of, clause_text, contract_figures, decision_sentence, local_text, money,
-    number, period_sentence, provisional_reasons, rules_clause, rules_of, words,
+    number, payments_total, period_sentence, provisional_reasons, rules_clause, rules_of, words,
 )
 from desk.reports.meta import ReportMeta
 
@@ -395,8 +394,7 @@ def _payments(pdf: _Document) -> None:
     for payment in payments:
         pdf.row(widths, [local_text(payment.paid_at, pdf.tz), f'{money(payment.amount)} {w["yuan"]}',
                          "  " + payment.note], aligns, wrap=(2,))
-    total = sum((p.amount for p in payments), Decimal("0"))
-    pdf.row(widths, [w["sum"], f'{money(total)} {w["yuan"]}', ""], aligns)
+    pdf.row(widths, [w["sum"], f'{money(payments_total(meta))} {w["yuan"]}', ""], aligns)
 
 
 def _adjustments(pdf: _Document) -> None:

@@ -17,7 +17,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from desk.reports.labels import (
-    CAUSES, KINDS, TOTALS, clause_text, contract_figures, local, provisional_reasons, rules_clause, words,
+    CAUSES, KINDS, TOTALS, clause_text, contract_figures, local, payments_total, provisional_reasons, rules_clause,
+    words,
 )
 from desk.reports.meta import ReportMeta
 from desk.reports.xlsx_rows import Body, needs_text_cell, text_cell
@@ -151,11 +152,14 @@ def render_xlsx(report: dict, meta: ReportMeta) -> bytes:
     for payment in meta.payments():
         sheet.ws.append([sheet.cell(local(payment.paid_at, tz), DATETIME), sheet.cell(payment.amount, MONEY),
                          sheet.cell(payment.note)])
+    if meta.payments():  # their sum, as the PDF gives it
+        sheet.ws.append([])
+        sheet.ws.append([sheet.cell(w["sum"], font=BOLD), sheet.cell(payments_total(meta), MONEY, BOLD)])
 
     if meta.decisions:  # the customer's decisions on its termination right up to as_of (六.(六))
         sheet = _Sheet(book, w["decisions"], [19, 24, 12, 40])
         sheet.heading(report, meta, w["decisions"])
-        sheet.header([w["decided_at"], w["decision"], w["strikes_to_date"], w["note"]])
+        sheet.header([w["decided_at"], w["decision"], w["strikes_at_decision"], w["note"]])
         for decision in meta.decisions:
             sheet.ws.append([sheet.cell(local(decision.decided_at, tz), DATETIME), sheet.cell(w[decision.decision]),
                              sheet.cell(decision.strikes, INTEGER), sheet.cell(decision.note)])

@@ -70,7 +70,8 @@ def test_waivers_are_dates_and_amounts(qmga_june):
 def test_payments_and_open_incident(xjgat_july):
     report, meta = xjgat_july
     wb = book(report, meta)
-    assert rows(wb["已付服务费"]) == [(datetime(2025, 4, 15, 10, 0), 191820, "合同签订后支付30%")]
+    assert rows(wb["已付服务费"]) == [(datetime(2025, 4, 15, 10, 0), 191820, "合同签订后支付30%"), (None, None, None),
+                                  ("合计", 191820, None)]  # their sum, as in the PDF
     still_open = rows(wb["事件"])[2]
     assert still_open[4] is None and still_open[9] is None and still_open[10] is None
     strike = rows(wb["事件"])[1]
