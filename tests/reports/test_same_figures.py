@@ -17,12 +17,14 @@ import pytest
 from openpyxl import load_workbook
 
 from desk.audit.services import Actor
+from desk.auth.services import create_user
 from desk.db import transaction
 from desk.incidents.imports import import_incidents, import_payments
+from desk.incidents.services import record_termination_decision
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
-    CAUSES, KINDS, TOTALS, clause_text, contract_figures, instant, local, local_text, money, provisional_reasons,
-    rules_clause, utc_text, words,
+    CAUSES, KINDS, TOTALS, clause_text, contract_figures, decision_sentence, instant, local, local_text, money,
+    payments_total, provisional_reasons, rules_clause, utc_text, words,
 )
 from desk.reports.services import monthly_report, render_report, report_meta
 from desk.reports.xlsx_report import HEADER_ROW
@@ -54,6 +56,11 @@ def documents(request, app, contracts, tmp_path):
     import_incidents("QMGA-JWT-2025", (FIXTURES / "qmga-2025-06.csv").read_bytes(), Actor.system("test"))
     import_incidents("XJGAT-POOL-2025", (FIXTURES / "xjgat-2025.csv").read_bytes(), Actor.system("test"))
     import_payments("XJGAT-POOL-2025", (FIXTURES / "xjgat-payments.csv").read_bytes(), Actor.system("test"))
+    # 六.(六): strike #3 on 07-15 gave the right; the bureau decided on it before either as_of.
+    manager = create_user(Actor.system("test"), username="xj-manager", password="secret-pass-1",
+                          role="unit_manager", contract_codes=["XJGAT-POOL-2025"])
+    record_termination_decision(Actor.of_user(manager), contracts["XJGAT-POOL-2025"], "not_exercised", "继续观察",
+                                now=parse_instant("2025-07-18T10:00", TZ))
     contract = contracts[code]
     if as_of is None:
         with transaction():
@@ -79,7 +86,19 @@ def cents(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def test_the_cases_cover_what_they_say(documents):
+def test_every_format_gives_the_same_figures(documents):
+    """One test a case and language: the documents are built once (a database, four renders, pdftotext)."""
+    check_the_cases_cover_what_they_say(documents)
+    check_report_section_parties_and_contract_figures(documents)
+    check_provisional_reasons_are_the_same_everywhere(documents)
+    check_totals_with_their_clauses(documents)
+    check_day_waivers(documents)
+    check_incidents(documents)
+    check_payments_and_termination_decisions(documents)
+    check_column_clauses_name_the_same_clause(documents)
+
+
+def check_the_cases_cover_what_they_say(documents):
     report, meta, w, *_ = documents
     assert report["incidents"] and report["contract"] in ("QMGA-JWT-2025", "XJGAT-POOL-2025")
     if report["contract"] == "QMGA-JWT-2025":
@@ -88,7 +107,7 @@ def test_the_cases_cover_what_they_say(documents):
         assert meta.monthly_fee is None and report["totals"]["termination_right"]
 
 
-def test_report_section_parties_and_contract_figures(documents):
+def check_report_section_parties_and_contract_figures(documents):
     report, meta, w, csv, book, pages = documents
     rows = {row[0]: row[1:] for row in csv["report"]}
     assert rows["contract"][0] == report["contract"] and rows["month"] == [report["month"]]
@@ -122,7 +141,7 @@ def test_report_section_parties_and_contract_figures(documents):
             assert f'{label} {money(value)} {w["yuan"]}' in text
 
 
-def test_provisional_reasons_are_the_same_everywhere(documents):
+def check_provisional_reasons_are_the_same_everywhere(documents):
     report, meta, w, csv, book, pages = documents
     reasons = provisional_reasons(report, meta, w)
     assert bool(reasons) == (report["provisional"] or not report["final"])
@@ -140,7 +159,7 @@ def test_provisional_reasons_are_the_same_everywhere(documents):
     assert ("临时 PROVISIONAL" in pages[0]) == bool(reasons)
 
 
-def test_totals_with_their_clauses(documents):
+def check_totals_with_their_clauses(documents):
     report, meta, w, csv, book, pages = documents
     totals = report["totals"]
     in_csv = {row[0]: row[1:] for row in csv["totals"][1:]}
@@ -165,10 +184,11 @@ def test_totals_with_their_clauses(documents):
             shown = f'{money(value)} {w["yuan"]}' if kind == "money" else f'{value} {w["hours"]}'
             assert cents(cell.value) == Decimal(value), key
         tail = rf"\s+{re.escape(clause)}" if clause else ""
-        assert re.search(rf"^\s*{re.escape(w[key])}\s+{re.escape(shown)}{tail}\s*$", text, re.M), f"{key}: {shown} {clause}"
+        assert re.search(rf"^\s*{re.escape(w[key])}\s+{re.escape(shown)}{tail}\s*$", text, re.M), \
+            f"{key}: {shown} {clause}"
 
 
-def test_day_waivers(documents):
+def check_day_waivers(documents):
     report, meta, w, csv, book, pages = documents
     waivers = report["totals"]["day_waivers"]
     clause = rules_clause(meta, ("R4",), w)
@@ -185,7 +205,7 @@ def test_day_waivers(documents):
                          text, re.M), d
 
 
-def test_incidents(documents):
+def check_incidents(documents):
     report, meta, w, csv, book, pages = documents
     kinds, causes = KINDS[meta.lang], CAUSES[meta.lang]
     header, *in_csv = csv["incidents"]
@@ -222,7 +242,41 @@ def test_incidents(documents):
             assert lines[found[0] + 1].strip() == i["external_id"]
 
 
-def test_column_clauses_name_the_same_clause(documents):
+def check_payments_and_termination_decisions(documents):
+    """The ledger behind the refund (六.(六)) and the customer's decisions on the right, up to as_of."""
+    report, meta, w, csv, book, pages = documents
+    payments, decisions = meta.payments(), meta.decisions
+    total = payments_total(meta)
+    if report["totals"]["termination_right"]:
+        assert payments and total == Decimal(report["totals"]["termination_refund"])  # all fees paid to date
+        assert [d.decision for d in decisions] == ["not_exercised"]
+    assert csv["payments"][1:] == [[local_text(p.paid_at, TZ, True), utc_text(p.paid_at), f"{p.amount:.2f}", p.note]
+                                   for p in payments]
+    assert csv["termination_decisions"][1:] == [
+        [local_text(d.decided_at, TZ, True), utc_text(d.decided_at), d.decision, str(d.strikes), d.note]
+        for d in decisions]
+    sheet = list(book[w["sheet_payments"]].iter_rows(min_row=HEADER_ROW + 1, values_only=True))
+    assert [(at, cents(amount), note) for at, amount, note in sheet[:len(payments)]] == [
+        (local(p.paid_at, TZ), p.amount, p.note) for p in payments]
+    if payments:
+        assert (sheet[-1][0], cents(sheet[-1][1])) == (w["sum"], total)
+    if decisions:
+        rows = list(book[w["decisions"]].iter_rows(min_row=HEADER_ROW, values_only=True))
+        assert rows[0][2] == w["strikes_at_decision"]
+        assert rows[1:] == [(local(d.decided_at, TZ), w[d.decision], d.strikes, d.note) for d in decisions]
+    else:
+        assert w["decisions"] not in book.sheetnames
+    text = "\n".join(pages)
+    for p in payments:
+        assert re.search(rf"^\s*{local_text(p.paid_at, TZ)}\s+{re.escape(money(p.amount))} {w['yuan']}\s+{p.note}\s*$",
+                         text, re.M)
+    if payments:
+        assert re.search(rf"^\s*{w['sum']}\s+{re.escape(money(total))} {w['yuan']}\s*$", text, re.M)
+    for d in decisions:
+        assert flat(decision_sentence(d, meta, w)) in flat(text)
+
+
+def check_column_clauses_name_the_same_clause(documents):
     report, meta, w, csv, book, pages = documents
     r1, r2 = rules_clause(meta, ("R1",), w), rules_clause(meta, ("R2",), w)
     assert csv["incidents"] is not None
