@@ -40,6 +40,22 @@ def test_page_shows_the_report_figures(signed_in):
         assert figure in html
 
 
+def test_page_names_each_incident_by_the_desks_id_and_the_units(signed_in):
+    """As the PDF's 编号 column: the desk's ID (a link to the incident) with the external ID below."""
+    client = signed_in("qm-manager")
+    report = json.loads(client.get(URL + "/json" + AS_OF).data)
+    html = client.get(URL + AS_OF).get_data(as_text=True)
+    table = html[html.index('<table id="incidents">'):]
+    table = table[:table.index("</table>")]
+    assert report["incidents"]
+    for incident in report["incidents"]:
+        cell = f'<a href="/incidents/{incident["id"]}">{incident["id"]}</a>'
+        if incident["external_id"]:
+            cell += f'<br><small>{incident["external_id"]}</small>'
+        assert cell in table, incident
+    assert client.get(f'/incidents/{report["incidents"][0]["id"]}').status_code == 200
+
+
 def test_downloads_carry_the_same_figures(signed_in):
     client = signed_in("qm-manager")
     report = json.loads(client.get(URL + "/json" + AS_OF).data)
