@@ -56,6 +56,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("DESK_SECURE_COOKIES")
     REMEMBER_COOKIE_HTTPONLY = True
+    # Web sessions (desk/auth/sessions.py): signed out after this long without a request, and this
+    # long after signing in whatever happens. Whole numbers, checked by create_app.
+    DESK_SESSION_IDLE_MINUTES = os.environ.get("DESK_SESSION_IDLE_MINUTES", "120")
+    DESK_SESSION_LIFETIME_HOURS = os.environ.get("DESK_SESSION_LIFETIME_HOURS", "12")
     WTF_CSRF_TIME_LIMIT = None
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

@@ -14,6 +14,9 @@ from desk import extensions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MAX_ROW_ID = 2**31 - 1  # primary keys are INTEGER
+# The web sessions' timeouts: (setting, unit, largest value). A year at most: beyond it a typo.
+SESSION_LIMITS = (("DESK_SESSION_IDLE_MINUTES", "minutes", 366 * 24 * 60),
+                  ("DESK_SESSION_LIFETIME_HOURS", "hours", 366 * 24))
 _long_lived_frozen = False
 
 
@@ -42,6 +45,8 @@ def create_app(config: dict | str | None = None) -> Flask:
     if app.config["DESK_REQUIRE_SECRET_KEY"] and app.config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
         # The development key is public: with it anyone could sign a session cookie as any user.
         raise RuntimeError("SECRET_KEY is not set: production needs its own secret key")
+    for name, unit, most in SESSION_LIMITS:
+        app.config[name] = _whole_number(name, app.config.get(name), unit, most)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("DESK_PROXY_HOPS"):
         hops = app.config["DESK_PROXY_HOPS"]
@@ -86,6 +91,18 @@ def create_app(config: dict | str | None = None) -> Flask:
     register_demo_cli(app)
     _freeze_long_lived()
     return app
+
+
+def _whole_number(name: str, value, unit: str, most: int) -> int:
+    """A setting that must be a whole number from 1 to `most`, refused at start-up naming it."""
+    text = str(value).strip() if value is not None else ""
+    digits = text.isascii() and text.isdigit()  # int() would take "١٢", "+5" and "1_0" as well
+    if isinstance(value, bool) or not (isinstance(value, int) or digits):
+        raise ValueError(f"{name}: {value!r} is not a whole number of {unit}")
+    number = int(text)
+    if not 1 <= number <= most:
+        raise ValueError(f"{name}: {value!r} must be from 1 to {most} {unit}")
+    return number
 
 
 def _freeze_long_lived() -> None:

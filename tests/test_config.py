@@ -59,3 +59,41 @@ def test_an_unknown_desk_env_is_named_with_the_choices(monkeypatch):
         config_for()
     monkeypatch.setenv("DESK_ENV", "production")
     assert config_for().__name__ == "ProductionConfig"
+
+
+@pytest.mark.parametrize("name, value, problem", [
+    ("DESK_SESSION_IDLE_MINUTES", "abc", "'abc' is not a whole number of minutes"),
+    ("DESK_SESSION_IDLE_MINUTES", "", "'' is not a whole number of minutes"),
+    ("DESK_SESSION_IDLE_MINUTES", "1.5", "'1.5' is not a whole number of minutes"),
+    ("DESK_SESSION_IDLE_MINUTES", "-5", "'-5' is not a whole number of minutes"),
+    ("DESK_SESSION_IDLE_MINUTES", "0", "'0' must be from 1 to 527040 minutes"),
+    ("DESK_SESSION_LIFETIME_HOURS", "１２", "'１２' is not a whole number of hours"),  # full-width digits
+    ("DESK_SESSION_LIFETIME_HOURS", "100000", "'100000' must be from 1 to 8784 hours"),
+    ("DESK_SESSION_LIFETIME_HOURS", True, "True is not a whole number of hours"),
+])
+def test_a_bad_session_timeout_is_refused_at_start_up_naming_it(database_url, name, value, problem):
+    from desk import create_app
+
+    with pytest.raises(ValueError) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url, name: value})
+    assert str(refused.value) == f"{name}: {problem}"
+
+
+def test_the_session_timeouts_come_from_the_environment(database_url, tmp_path):
+    """Read as the environment gives them (text), and refused there before the desk serves anything."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from desk import create_app; app = create_app(); "
+              "print(app.config['DESK_SESSION_IDLE_MINUTES'], app.config['DESK_SESSION_LIFETIME_HOURS'])")
+
+    def start(**env):
+        return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.sqlite3'}", **env})
+
+    assert start().stdout.split() == ["120", "12"]
+    assert start(DESK_SESSION_IDLE_MINUTES="30", DESK_SESSION_LIFETIME_HOURS=" 8 ").stdout.split() == ["30", "8"]
+    refused = start(DESK_SESSION_IDLE_MINUTES="2h")
+    assert refused.returncode != 0
+    assert "ValueError: DESK_SESSION_IDLE_MINUTES: '2h' is not a whole number of minutes" in refused.stderr

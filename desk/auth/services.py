@@ -1,7 +1,6 @@
 """Creating users and API tokens; checking who may see which contract and unit."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -11,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
+from desk.auth.sessions import revoke_sessions, token_digest
 from desk.contracts.services import phone_number, sms_number
 from desk.db import transaction
 from desk.errors import DeskError, NotFound, ValidationFailed
@@ -100,10 +100,6 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_api_token(actor: Actor, name: str, contract_codes: list[str]) -> tuple[ApiToken, str]:
     """Returns the token row and the plaintext, which is shown once and never stored."""
     if not name or len(name) > 120:
@@ -118,7 +114,7 @@ def create_api_token(actor: Actor, name: str, contract_codes: list[str]) -> tupl
         contracts.append(contract)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction() as session:
-        token = ApiToken(name=name, token_hash=_digest(plaintext), prefix=plaintext[:12])
+        token = ApiToken(name=name, token_hash=token_digest(plaintext), prefix=plaintext[:12])
         token.contracts = contracts
         session.add(token)
         session.flush()
@@ -140,7 +136,7 @@ def revoke_api_token(actor: Actor, prefix: str) -> ApiToken:
 def token_for(plaintext: str) -> ApiToken | None:
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX):
         return None
-    digest = _digest(plaintext)
+    digest = token_digest(plaintext)
     token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
         return None
@@ -244,17 +240,22 @@ def set_user_active(actor: Actor, user_id: int, active: bool) -> User:
     with transaction():
         before = {"active": user.active}
         user.active = active
+        if not active:
+            revoke_sessions(user.id)  # signed out on every device now, not at their next page
         record(actor, "user.activated" if active else "user.deactivated", "user", user.id,
                before=before, after={"active": active})
     return user
 
 
-def reset_password(actor: Actor, user_id: int, password: str) -> User:
+def reset_password(actor: Actor, user_id: int, password: str, *, keep_token: str | None = None) -> User:
+    """A new password, and every session of the old one ended (but the one of `keep_token`: an admin
+    resetting their own password stays signed in on the browser they did it from)."""
     user = _user(user_id)
     if len(password or "") < MIN_PASSWORD:
         raise ValidationFailed(f"password: at least {MIN_PASSWORD} characters")
     with transaction():
         user.password_hash = hash_password(password)
+        revoke_sessions(user.id, keep_token=keep_token)
         record(actor, "user.password_reset", "user", user.id)
     return user
 

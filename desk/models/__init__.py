@@ -15,12 +15,12 @@ from desk.models.incidents import (
 )
 from desk.models.outbox import OutboxDelivery, OutboxMessage
 from desk.models.types import utcnow
-from desk.models.users import ROLES, ApiToken, LoginAttempt, User
+from desk.models.users import ROLES, ApiToken, LoginAttempt, User, WebSession
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEntry", "CHANNELS", "CauseProposal", "ClockEvent", "Comment",
     "Contract", "ContractClause", "FrozenReport", "HotlineCall", "HotlinePinFailure", "Incident", "LoginAttempt",
     "MaintenanceNotice", "OutboxDelivery", "OutboxMessage",
     "Payment", "ROLES", "STATUSES", "ClockResync", "SchedulerLease", "TerminationDecision", "Ticket", "Unit",
-    "UnitPhone", "User", "utcnow",
+    "UnitPhone", "User", "WebSession", "utcnow",
 ]

@@ -111,3 +111,24 @@ class LoginAttempt(db.Model):
 
 Index("ix_login_attempt_username_at", LoginAttempt.username, LoginAttempt.at)
 Index("ix_login_attempt_addr_at", LoginAttempt.remote_addr, LoginAttempt.at)
+
+
+class WebSession(db.Model):
+    """A signed-in browser. The cookie holds a random token, this row its SHA-256: signing out
+    revokes the row, so a copy of the cookie taken before is refused too."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expires_after_creation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The lifetime's end as configured at sign-in; a shorter lifetime configured later applies too.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+    user = relationship("User")

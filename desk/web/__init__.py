@@ -5,7 +5,7 @@ import re
 from functools import cached_property
 from urllib.parse import parse_qsl
 
-from flask import Flask, Request, current_app, g, render_template, request
+from flask import Flask, Request, current_app, g, render_template, request, session
 from flask_babel import refresh
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -13,7 +13,7 @@ from werkzeug.formparser import FormDataParser
 
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, ValidationFailed
-from desk.extensions import db, login_manager
+from desk.extensions import login_manager
 from desk.jsonbody import json_body
 from desk.web.helpers import refusal_page
 
@@ -43,9 +43,7 @@ class DeskRequest(Request):
 
 
 def init_web(app: Flask) -> None:
-    from sqlalchemy.orm import joinedload
-
-    from desk.models import Unit, User
+    from desk.auth.sessions import SESSION_KEY, session_for
     from desk.web import admin, auth, dashboard, incidents, lists
     from desk.web.i18n import init_i18n
     from desk.web.helpers import init_templates
@@ -63,8 +61,10 @@ def init_web(app: Flask) -> None:
         user_id, _, mark = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        # A reporter's unit and its contract come with it: the fault form and most pages read them.
-        person = db.session.get(User, int(user_id), options=[joinedload(User.unit).joinedload(Unit.contract)])
+        # The cookie's token must name a live session row of that user (revoked on sign-out, expired
+        # when idle or old); it brings the user, a reporter's unit and its contract in one statement.
+        live = session_for(int(user_id), session.get(SESSION_KEY))
+        person = live.user if live is not None else None
         return person if person is not None and person.session_is_current(mark) else None
 
     for module in (auth, incidents, lists, dashboard, admin):

@@ -1,11 +1,12 @@
 """Administration: users, contracts and their units (loaded and edited as TOML), API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import login_user
 from sqlalchemy import select
 
 from desk.auth import services as auth
+from desk.auth.sessions import SESSION_KEY
 from desk.contracts.services import all_contracts, get_contract, load_contract_text
 from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.extensions import db
@@ -76,9 +77,12 @@ def reset_password(user_id: int):
     form = forms.PasswordResetForm()
     try:
         check_form(form)
-        auth.reset_password(actor(), user_id, form.password.data)
-        if user_id == user().id:
-            login_user(user())  # a reset ends the old password's sessions; the admin's own goes on
+        # A reset ends the old password's sessions; the admin's own, on this browser, goes on.
+        own = user_id == user().id
+        keep = session.get(SESSION_KEY) if own else None
+        auth.reset_password(actor(), user_id, form.password.data, keep_token=keep)
+        if own:
+            login_user(user())  # the cookie's mark of the new password
     except DeskError as exc:
         db.session.rollback()
         return _users_page(exc.status, exc)

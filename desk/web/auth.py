@@ -7,6 +7,7 @@ from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from desk.auth.services import login, set_locale
+from desk.auth.sessions import SESSION_KEY, end_session, start_session
 from desk.errors import DeskError, ValidationFailed
 from desk.web.forms import LanguageForm, LoginForm
 from desk.web.helpers import check_form, page, user
@@ -50,11 +51,13 @@ def login_page():
     try:
         check_form(form)
         person = login(form.username.data, form.password.data, request.remote_addr or "")
+        token = start_session(person, request.user_agent.string, request.remote_addr or "")
     except DeskError as exc:
         return page("login.html", 401 if isinstance(exc, ValidationFailed) else exc.status, form=form, error=exc)
     locale = session.get("locale")
     session.clear()  # a fresh session on sign-in: nothing carried over from before (session fixation)
     login_user(person)
+    session[SESSION_KEY] = token
     if locale in LANGUAGES and locale != person.locale:
         session["locale"] = locale
     return redirect(_safe_next(request.args.get("next")) or home_for(person))
@@ -63,7 +66,10 @@ def login_page():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()  # a POST, so CSRFProtect guards it: no page can sign a user out behind their back
+    # A POST, so CSRFProtect guards it: no page can sign a user out behind their back. The row is
+    # revoked, so a copy of this cookie signs no one in either; the user's other devices go on.
+    end_session(session.get(SESSION_KEY))
+    logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
 
