@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -13,6 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
+from desk.audit.services import Actor, record
 from desk.db import transaction
 from desk.extensions import db
 from desk.models import Unit, User, WebSession, utcnow
@@ -106,3 +108,33 @@ def revoke_sessions(user_id: int, *, keep_token: str | None = None, now: datetim
     if keep_token:
         query = query.where(WebSession.token_hash != token_digest(keep_token))
     return db.session.execute(query.values(revoked_at=now or utcnow())).rowcount
+
+
+def end_other_sessions(actor: Actor, token: str | None, *, now: datetime | None = None) -> int:
+    """"Sign out everywhere else": every session of the actor but this browser's, audited."""
+    if actor.user_id is None or not token:
+        raise ValueError("only a signed-in user ends their other sessions")
+    now = now or utcnow()
+    with transaction():
+        ended = revoke_sessions(actor.user_id, keep_token=token, now=now)
+        record(actor, "user.sessions_ended", "user", actor.user_id, after={"sessions": ended})
+    return ended
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    row: WebSession
+    current: bool
+
+
+def open_sessions(user_id: int, token: str | None, *, now: datetime | None = None) -> list[OpenSession]:
+    """A user's live sessions, this browser's first, then the most recently seen."""
+    now = now or utcnow()
+    current = token_digest(token) if token else None
+    rows = db.session.execute(
+        select(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None),
+                                 WebSession.expires_at > now)
+        .order_by(WebSession.last_seen_at.desc(), WebSession.id.desc())
+    ).scalars()
+    live = [OpenSession(row, row.token_hash == current) for row in rows if is_live(row, now)]
+    return sorted(live, key=lambda s: not s.current)

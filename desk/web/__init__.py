@@ -44,7 +44,7 @@ class DeskRequest(Request):
 
 def init_web(app: Flask) -> None:
     from desk.auth.sessions import SESSION_KEY, session_for
-    from desk.web import admin, auth, dashboard, incidents, lists
+    from desk.web import account, admin, auth, dashboard, incidents, lists
     from desk.web.i18n import init_i18n
     from desk.web.helpers import init_templates
 
@@ -67,7 +67,7 @@ def init_web(app: Flask) -> None:
         person = live.user if live is not None else None
         return person if person is not None and person.session_is_current(mark) else None
 
-    for module in (auth, incidents, lists, dashboard, admin):
+    for module in (auth, account, incidents, lists, dashboard, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request

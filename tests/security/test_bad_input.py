@@ -70,7 +70,7 @@ FORMS = [
 # Form POSTs with no text to type: a button (and the attachments, tested with files below).
 NO_TEXT_FIELDS = {"/incidents/<int:incident_id>/acknowledge", "/incidents/<int:incident_id>/restoration/confirm",
                   "/admin/tokens/<int:token_id>/revoke", "/admin/outbox/<int:message_id>/requeue", "/logout",
-                  "/incidents/<int:incident_id>/attachments"}
+                  "/incidents/<int:incident_id>/attachments", "/account/sessions/end-others"}
 # Pages where what was stored is shown.
 PAGES = [("reporter", "/incidents/{incident}"), ("engineer", "/incidents/{incident}"), ("reporter", "/incidents"),
          ("engineer", "/queue"), ("carrier_manager", "/contracts/{code}"), ("admin", "/admin/"),

@@ -65,6 +65,9 @@ ACCESS = {
     ("POST", "/login"): everyone(REDIRECT, anon=401),
     ("POST", "/language"): everyone(422, anon=422),
     ("POST", "/logout"): everyone(LOGIN),
+    # the signed-in user's own sessions
+    ("GET", "/account/sessions"): everyone(200),
+    ("POST", "/account/sessions/end-others"): everyone(OK),
     # tickets and incidents
     ("GET", "/tickets/new"): role_route(("reporter", "unit_manager", "engineer", "carrier_manager"), 200),
     ("POST", "/tickets/new"): role_route(("reporter", "unit_manager", "engineer", "carrier_manager")),
