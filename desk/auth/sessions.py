@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +24,8 @@ SESSION_KEY = "desk_session"
 # last_seen_at is written at most this often: a write per request would cost every page a transaction.
 TOUCH_EVERY = timedelta(minutes=1)
 USER_AGENT_LENGTH = 200
+# How long a page waits on PostgreSQL for its session's row to mark it seen, before it is served unmarked.
+TOUCH_LOCK_WAIT = timedelta(seconds=1)
 
 
 def token_digest(token: str) -> str:
@@ -83,9 +85,13 @@ def _touch(row: WebSession, now: datetime) -> None:
     now, and a revocation meanwhile is kept (its column is not in the UPDATE).
 
     A page is a read: where the database takes no write just now (SQLite held by a long import,
-    after its busy wait) it is still served, and a later request marks the session seen."""
+    after its busy wait; on PostgreSQL the session's row locked by another transaction, after
+    TOUCH_LOCK_WAIT) it is still served, and a later request marks the session seen."""
     try:
-        with transaction(keep_loaded=True):
+        with transaction(keep_loaded=True) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # PostgreSQL would wait for a row lock as long as its holder keeps it.
+                session.execute(text(f"SET LOCAL lock_timeout = {int(TOUCH_LOCK_WAIT.total_seconds() * 1000)}"))
             row.last_seen_at = now
     except OperationalError as exc:
         current_app.logger.warning("web session %s not marked seen: %s", row.id, getattr(exc, "orig", None) or exc)
