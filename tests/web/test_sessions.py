@@ -3,13 +3,11 @@ real (a copied cookie included), they expire when idle or old, and a page stays 
 from __future__ import annotations
 
 import re
-import sqlite3
 from contextlib import contextmanager
 from datetime import timedelta
 
 from conftest import ON_POSTGRES
 from sqlalchemy import create_engine, event, func, select, text, update
-from sqlalchemy.engine import make_url
 
 from desk import create_app
 from desk.audit.services import Actor
@@ -17,6 +15,7 @@ from desk.auth.services import create_user, reset_password, set_user_active
 from desk.auth.sessions import SESSION_KEY, token_digest
 from desk.extensions import db
 from desk.models import WebSession, utcnow
+from tests.reliability.test_database_away import sqlite_write_locked
 
 PASSWORD = "correct-horse-9"
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0"
@@ -215,13 +214,8 @@ def session_row_held(database_url: str, session_id: int):
                 conn.rollback()
         engine.dispose()
         return
-    locker = sqlite3.connect(make_url(database_url).database, isolation_level=None)
-    locker.execute("BEGIN IMMEDIATE")
-    try:
+    with sqlite_write_locked(database_url):
         yield
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
 
 
 def test_a_page_is_served_while_its_session_cannot_be_marked_seen(database_url):
