@@ -172,9 +172,7 @@ def register_cli(app: Flask) -> None:
         from desk.clock.month_end import ensure_freeze_events
         from desk.clock.tick import tick
         from desk.models import utcnow
-        from desk.timeparse import parse_instant
-
-        from desk.incidents.services import CLOCK_SKEW
+        from desk.timeparse import CLOCK_SKEW, parse_instant
 
         try:
             now = parse_instant(now_text, current_app.config["DESK_TIMEZONE"]) if now_text else utcnow()

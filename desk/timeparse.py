@@ -1,8 +1,13 @@
-"""Reading instants that people and files write, in the contract's time zone when none is given."""
+"""Reading instants that people and files write, in the contract's time zone when none is given,
+and how far ahead of the desk's clock one given as "now" may be."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+# A time given as now or earlier may be read off a clock a little ahead of the desk's; beyond
+# this it is in the future, and refused.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def parse_instant(text: str, tz: str) -> datetime:

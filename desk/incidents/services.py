@@ -33,6 +33,7 @@ from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
 from desk.sla.progress import notice_too_short
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.thresholds import in_service_period
+from desk.timeparse import CLOCK_SKEW
 
 INCIDENT_FIELDS = (
     "status", "reported_at", "started_at", "restored_at", "kind", "cause", "cause_confirmed",
@@ -42,8 +43,6 @@ INCIDENT_FIELDS = (
 MAX_DESCRIPTION = 4000
 MAX_PAYMENT_NOTE = 500
 MAX_LOCATION = 300
-# A report may be back-dated by a clock that is a little ahead; beyond this it is an error.
-CLOCK_SKEW = timedelta(minutes=5)
 # How long before its report a filed interruption may say it began. R4/R5 waive fees from
 # started_at on (六.(六)): a mistyped year would waive every month since. Later corrections
 # go through set_started, by the carrier, and are audited.
