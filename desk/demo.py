@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from desk.audit.services import Actor, record
 from desk.auth.services import create_user
+from desk.contracts import maintenance, payments
 from desk.contracts.services import get_contract, phone_variants
 from desk.db import transaction
 from desk.errors import NotFound
@@ -141,14 +142,14 @@ def _incidents(users: dict, now: datetime) -> None:
             elif decision == "dispute":
                 services.dispute_cause(manager[code], incident, "现场无用户侧设备故障，不认可", now=reported + (hours + 2) * h)
     pool = get_contract(XJGAT)
-    services.record_payment(carrier_manager, pool, paid_at=_anchor(pool, now) - timedelta(days=25),
+    payments.record_payment(carrier_manager, pool, paid_at=_anchor(pool, now) - timedelta(days=25),
                             amount=Decimal("191820.00"), note="首期款（合同三.(二)）", now=now)
     qmga = get_contract(QMGA)
-    services.record_payment(carrier_manager, qmga, paid_at=now - timedelta(days=20), amount=Decimal("16350.00"),
+    payments.record_payment(carrier_manager, qmga, paid_at=now - timedelta(days=20), amount=Decimal("16350.00"),
                             note="月度服务费", now=now)
-    services.create_maintenance_notice(carrier_manager, get_contract(XJGAT), window_start=now + timedelta(days=5),
-                                       window_end=now + timedelta(days=5, hours=2),
-                                       description="核心网割接，专网业务短时中断", now=now)
+    maintenance.create_maintenance_notice(carrier_manager, get_contract(XJGAT), window_start=now + timedelta(days=5),
+                                          window_end=now + timedelta(days=5, hours=2),
+                                          description="核心网割接，专网业务短时中断", now=now)
 
 
 def _anchor(contract, now: datetime) -> datetime:

@@ -1,4 +1,6 @@
-"""Loading contracts and their police units from TOML files (spec §6)."""
+"""Loading contracts and their police units from TOML files (spec §6), and what the contract's
+records share: payments (`desk.contracts.payments`), maintenance notices (`maintenance`) and the
+termination decision (`termination`) check their actor and their notes here."""
 from __future__ import annotations
 
 import re
@@ -9,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from desk.audit.services import Actor, record
+from desk.auth.permissions import check_contract
 from desk.db import transaction
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
@@ -257,3 +260,19 @@ def get_contract(code: str) -> Contract:
 
 def all_contracts() -> list[Contract]:
     return list(db.session.execute(select(Contract).order_by(Contract.code)).scalars())
+
+
+# ---------------------------------------------------------------------------------------------
+# What the contract's records share.
+
+MAX_PAYMENT_NOTE = 500
+# A maintenance notice's description, a termination decision's note.
+MAX_NOTE = 4000
+
+
+def check_actor(actor: Actor, contract: Contract, action: str) -> Contract:
+    """People act on a contract's records within their role and scope; system actors (the CLI,
+    the demo, imports) are trusted."""
+    if actor.user is not None:
+        return check_contract(actor.user, contract, action)
+    return contract

@@ -15,13 +15,12 @@ from typing import Callable
 from sqlalchemy import select
 
 from desk.audit.services import Actor, record, snapshot
-from desk.contracts.services import get_contract
+from desk.contracts.maintenance import maintenance_notice_for
+from desk.contracts.payments import paid_too_early
+from desk.contracts.services import MAX_PAYMENT_NOTE, get_contract
 from desk.db import among, transaction
 from desk.errors import ValidationFailed
-from desk.incidents.services import (
-    MAX_DESCRIPTION, MAX_PAYMENT_NOTE, after_incident_change, before_service, incident_snapshot,
-    maintenance_notice_for, paid_too_early,
-)
+from desk.incidents.services import MAX_DESCRIPTION, after_incident_change, before_service, incident_snapshot
 from desk.models import Contract, Incident, Payment, Ticket, utcnow
 from desk.models.types import MAX_MONEY
 from desk.moneyparse import parse_amount

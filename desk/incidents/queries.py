@@ -280,9 +280,8 @@ def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None
                   now: datetime | None = None) -> IncidentPage:
     """Everything the ticket/incident page shows, for a user already allowed to see it."""
     from desk.incidents.burst import burst_of
-    from desk.incidents.services import (
-        cause_history, engineers_for, maintenance_notices_of, notice_is_short,
-    )
+    from desk.contracts.maintenance import maintenance_notices_of, notice_is_short
+    from desk.incidents.services import cause_history, engineers_for
     from desk.models import Attachment, Comment
 
     now = now or utcnow()
@@ -337,9 +336,9 @@ def default_month(contract: Contract, now: datetime) -> str:
 
 def dashboard(contract: Contract, month: str | None, *, now: datetime | None = None) -> Dashboard:
     """A contract's month: the engine's figures, the ledger, the notices and the decisions taken."""
-    from desk.incidents.services import (
-        maintenance_notices_of, notice_is_short, payments_of, termination_decisions,
-    )
+    from desk.contracts.maintenance import maintenance_notices_of, notice_is_short
+    from desk.contracts.payments import payments_of
+    from desk.contracts.termination import termination_decisions
     from desk.reports.services import monthly_report
 
     now = now or utcnow()

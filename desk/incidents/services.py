@@ -7,7 +7,6 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Iterator
 
 from sqlalchemy import select, update
@@ -17,20 +16,17 @@ from sqlalchemy.orm import Session
 from desk.audit.services import Actor, record, snapshot
 from desk.contracts.services import sms_number
 from desk.db import transaction
-from desk.auth.permissions import check_contract, check_incident, check_unit_for_filing
+from desk.auth.permissions import check_incident, check_unit_for_filing
 from desk.errors import InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.incidents.burst import Hint, counted, hint_for, window
 from desk.models import (
-    Attachment, CauseProposal, Comment, Contract, Incident, MaintenanceNotice, Payment, TerminationDecision,
-    Ticket, Unit, User, utcnow,
+    Attachment, CauseProposal, Comment, Contract, Incident, MaintenanceNotice, Ticket, Unit, User, utcnow,
 )
 from desk.models.incidents import OPEN_STATUSES
-from desk.models.types import MAX_MONEY
 from desk.models.users import CARRIER_ROLES
 from desk.outbox.services import enqueue, on_duty_engineers
 from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
-from desk.sla.progress import notice_too_short
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.thresholds import in_service_period
 from desk.timeparse import CLOCK_SKEW
@@ -41,7 +37,6 @@ INCIDENT_FIELDS = (
     "merged_into_id", "acknowledged_at", "confirmed_at",
 )
 MAX_DESCRIPTION = 4000
-MAX_PAYMENT_NOTE = 500
 MAX_LOCATION = 300
 # How long before its report a filed interruption may say it began. R4/R5 waive fees from
 # started_at on (六.(六)): a mistyped year would waive every month since. Later corrections
@@ -250,24 +245,6 @@ def get_ticket(ticket_id: int) -> Ticket | None:
     return db.session.get(Ticket, ticket_id)
 
 
-def maintenance_notice_for(contract_id: int, notice_at: datetime, window_start: datetime,
-                           window_end: datetime) -> MaintenanceNotice:
-    notice = db.session.execute(
-        select(MaintenanceNotice).where(
-            MaintenanceNotice.contract_id == contract_id,
-            MaintenanceNotice.notice_at == notice_at,
-            MaintenanceNotice.window_start == window_start,
-            MaintenanceNotice.window_end == window_end,
-        )
-    ).scalar_one_or_none()
-    if notice is None:
-        notice = MaintenanceNotice(contract_id=contract_id, notice_at=notice_at,
-                                   window_start=window_start, window_end=window_end)
-        db.session.add(notice)
-        db.session.flush()
-    return notice
-
-
 # ---------------------------------------------------------------------------------------------
 # The desk's actions on an incident. Each checks the actor's right (when a person acts), refuses
 # an invalid transition with a message before anything is written, and ends in
@@ -451,17 +428,6 @@ def cause_history(incident: Incident) -> list[CauseProposal]:
     return list(db.session.execute(
         select(CauseProposal).where(CauseProposal.incident_id == incident.id).order_by(CauseProposal.id)
     ).scalars())
-
-
-def min_notice_hours(contract) -> Decimal | None:
-    """七.(五): the contract's minimum notice for planned maintenance, or None without the clause."""
-    clause = contract.terms().planned_maintenance
-    return clause.min_notice_hours if clause is not None else None
-
-
-def notice_is_short(notice: MaintenanceNotice, contract) -> bool:
-    return notice_too_short(contract.terms(), MaintenanceWindow(notice.notice_at, notice.window_start,
-                                                                notice.window_end))
 
 
 def propose_cause(actor: Actor, incident: Incident, cause: str, evidence: str, *,
@@ -679,144 +645,3 @@ def _notify_unit(incident: Incident, event: str, text: str, *, caller_text: str)
         if to is not None and to not in phones:
             phones.add(to)
             enqueue(to, caller_text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Contract-level records: payments, maintenance notices, the termination decision.
-
-def _check_contract(actor: Actor, contract: Contract, action: str) -> Contract:
-    if actor.user is not None:
-        return check_contract(actor.user, contract, action)
-    return contract
-
-
-# Fees are paid around the service period; one paid more than a year before it began is a mistyped year.
-PAYMENT_LEAD = timedelta(days=366)
-
-
-def paid_too_early(contract: Contract, paid_at: datetime) -> list[str]:
-    """R3's refund is every fee paid to date (六.(六)): a payment dated years before the contract
-    would stand in it unnoticed."""
-    earliest = contract.terms().service_period[0] - PAYMENT_LEAD
-    if paid_at < earliest:
-        return [f"paid_at: more than a year before the contract's service began ({contract.service_start:%Y-%m-%d})"]
-    return []
-
-
-def record_payment(actor: Actor, contract: Contract, *, paid_at: datetime, amount: Decimal, note: str = "",
-                   now: datetime | None = None) -> Payment:
-    """A fee the customer paid; R3's refund is the ledger's sum (六.(六))."""
-    _check_contract(actor, contract, "record_payment")
-    now = _now(now)
-    errors = []
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-        errors.append("amount: a positive sum in yuan")
-    elif amount > MAX_MONEY:
-        errors.append(f"amount: at most {MAX_MONEY:,} yuan")
-    elif amount != amount.quantize(Decimal("0.01")):
-        errors.append("amount: at most two decimals (fen)")
-    if paid_at > now + CLOCK_SKEW:
-        errors.append("paid_at: cannot be in the future")
-    errors += paid_too_early(contract, paid_at)
-    if len(note or "") > MAX_PAYMENT_NOTE:
-        errors.append(f"note: at most {MAX_PAYMENT_NOTE} characters")
-    if not errors and db.session.execute(select(Payment.id).where(
-            Payment.contract_id == contract.id, Payment.paid_at == paid_at, Payment.amount == amount)).first():
-        errors.append("this payment (same time and amount) is already in the ledger")
-    if errors:
-        raise ValidationFailed("the payment was not recorded", errors=errors)
-    with transaction() as session:
-        payment = Payment(contract_id=contract.id, paid_at=paid_at, amount=amount, note=note or "",
-                          recorded_by_id=actor.user_id, recorded_at=now)
-        session.add(payment)
-        session.flush()
-        record(actor, "payment.recorded", "payment", payment.id, contract_id=contract.id,
-               after=snapshot(payment, ("paid_at", "amount", "note")), at=now)
-    return payment
-
-
-def payments_of(contract: Contract) -> list[Payment]:
-    return list(db.session.execute(
-        select(Payment).where(Payment.contract_id == contract.id).order_by(Payment.paid_at)).scalars())
-
-
-def maintenance_notices_of(contract: Contract) -> list[MaintenanceNotice]:
-    return list(db.session.execute(
-        select(MaintenanceNotice).where(MaintenanceNotice.contract_id == contract.id)
-        .order_by(MaintenanceNotice.window_start.desc())).scalars())
-
-
-def create_maintenance_notice(actor: Actor, contract: Contract, *, window_start: datetime, window_end: datetime,
-                              description: str, notice_at: datetime | None = None,
-                              now: datetime | None = None) -> tuple[MaintenanceNotice, list[str]]:
-    """Announce a window; returns the notice and warnings (七.(五): under the minimum it is not exempt)."""
-    _check_contract(actor, contract, "maintenance_notice")
-    now = _now(now)
-    notice_at = notice_at or now
-    description = (description or "").strip()
-    errors = []
-    if window_end <= window_start:
-        errors.append("window_end: must be after window_start")
-    if notice_at > now + CLOCK_SKEW:
-        errors.append("notice_at: cannot be in the future")
-    if not description or len(description) > MAX_COMMENT:
-        errors.append(f"description: 1 to {MAX_COMMENT} characters")
-    if errors:
-        raise ValidationFailed("the maintenance notice was not recorded", errors=errors)
-    with transaction() as session:
-        notice = MaintenanceNotice(contract_id=contract.id, notice_at=notice_at, window_start=window_start,
-                                   window_end=window_end, description=description,
-                                   created_by_id=actor.user_id, created_at=now)
-        session.add(notice)
-        session.flush()
-        record(actor, "maintenance_notice.created", "maintenance_notice", notice.id, contract_id=contract.id,
-               after=snapshot(notice, ("notice_at", "window_start", "window_end", "description")), at=now)
-    warnings = []
-    if notice_is_short(notice, contract):
-        warnings.append(f"the notice is shorter than the contract's minimum of {min_notice_hours(contract)} hours: "
-                        "outages in this window count as the carrier's")
-    return notice, warnings
-
-
-def termination_decisions(contract: Contract) -> list[TerminationDecision]:
-    return list(db.session.execute(
-        select(TerminationDecision).where(TerminationDecision.contract_id == contract.id)
-        .order_by(TerminationDecision.decided_at)).scalars())
-
-
-def _refuse_after_exercised(contract: Contract) -> None:
-    """Exercising the right ends the contract (六.(六)): final, never followed by another decision.
-    "Not exercised" is not: the right persists while the strikes stand."""
-    if db.session.execute(select(TerminationDecision.id).where(
-            TerminationDecision.contract_id == contract.id, TerminationDecision.decision == "exercised")).first():
-        _refuse("the termination right has been exercised: that decision is final, and no later decision is recorded")
-
-
-def record_termination_decision(actor: Actor, contract: Contract, decision: str, note: str = "", *,
-                                now: datetime | None = None) -> TerminationDecision:
-    """六.(六): the customer decides on its termination right; the desk never terminates by itself."""
-    _check_contract(actor, contract, "termination_decision")
-    now = _now(now)
-    if decision not in ("exercised", "not_exercised"):
-        raise ValidationFailed("decision: exercised or not_exercised")
-    if len(note or "") > MAX_COMMENT:
-        raise ValidationFailed(f"note: at most {MAX_COMMENT} characters")
-    from desk.reports.services import monthly_report
-    from desk.timeparse import local
-
-    _refuse_after_exercised(contract)
-    totals = monthly_report(contract.code, f"{local(now, contract.timezone):%Y-%m}", now)["totals"]
-    if not totals["termination_right"]:
-        _refuse("there is no termination right to decide on: the strike threshold has not been reached")
-    with transaction() as session:
-        # Again under the contract's row lock (SQLite: the write lock): of two managers deciding at
-        # once, the second sees the first's "exercised".
-        session.execute(select(Contract.id).where(Contract.id == contract.id).with_for_update())
-        _refuse_after_exercised(contract)
-        row = TerminationDecision(contract_id=contract.id, strikes_at_decision=totals["strikes_to_date"],
-                                  decision=decision, note=note or "", decided_by_id=actor.user_id, decided_at=now)
-        session.add(row)
-        session.flush()
-        record(actor, "termination.decided", "termination_decision", row.id, contract_id=contract.id,
-               after=snapshot(row, ("decision", "strikes_at_decision", "note")), at=now)
-    return row

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from desk.errors import DeskError, ValidationFailed
 from desk.extensions import db
-from desk.incidents import services
+from desk.contracts import maintenance, payments, termination
 from desk.incidents.queries import dashboard, visible_contracts
 from desk.web import forms
 from desk.web.helpers import (
@@ -69,7 +69,7 @@ def _act(code: str, action: str, form, run, done: str):
 def record_payment(code: str):
     def run(contract, form):
         check_form(form, "the payment was not recorded")
-        services.record_payment(actor(), contract, paid_at=instant(form.paid_at.data, "paid_at", contract.timezone),
+        payments.record_payment(actor(), contract, paid_at=instant(form.paid_at.data, "paid_at", contract.timezone),
                                 amount=money(form.amount.data, "amount"), note=form.note.data or "")
     return _act(code, "record_payment", forms.PaymentForm(), run, "Payment recorded.")
 
@@ -80,7 +80,7 @@ def maintenance_notice(code: str):
     def run(contract, form):
         check_form(form, "the maintenance notice was not recorded")
         zone = contract.timezone
-        _, warnings = services.create_maintenance_notice(
+        _, warnings = maintenance.create_maintenance_notice(
             actor(), contract, window_start=instant(form.window_start.data, "window_start", zone),
             window_end=instant(form.window_end.data, "window_end", zone),
             notice_at=instant(form.notice_at.data, "notice_at", zone), description=form.description.data)
@@ -96,5 +96,5 @@ def termination_decision(code: str):
         # Exercising the right is final (六.(六)): the form asks for an explicit confirmation first.
         if form.decision.data == "exercised" and request.form.get("confirm") != "yes":
             raise ValidationFailed("the decision was not recorded", errors=[CONFIRM_EXERCISE])
-        services.record_termination_decision(actor(), contract, form.decision.data, form.note.data or "")
+        termination.record_termination_decision(actor(), contract, form.decision.data, form.note.data or "")
     return _act(code, "termination_decision", forms.TerminationForm(), run, "Decision recorded.")

@@ -7,7 +7,8 @@ from sqlalchemy import update
 
 from desk.clock.tick import tick
 from desk.extensions import db
-from desk.incidents.services import create_maintenance_notice, propose_cause, restore
+from desk.contracts.maintenance import create_maintenance_notice
+from desk.incidents.services import propose_cause, restore
 from desk.models import Incident, utcnow
 from desk.reports.services import monthly_report
 from desk.sla.timeutil import local_month

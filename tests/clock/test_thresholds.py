@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from desk.clock.tick import tick
 from desk.extensions import db
-from desk.incidents.services import confirm_cause, propose_cause, record_payment, restore
+from desk.contracts.payments import record_payment
+from desk.incidents.services import confirm_cause, propose_cause, restore
 from desk.models import AuditEntry, utcnow
 from desk.clock.events import resync_contracts, sync_contract
 from desk.db import transaction

@@ -252,8 +252,8 @@ def test_the_termination_decision_is_in_every_format_from_its_instant(signed_in,
     """六.(六): once the customer decides on its termination right, the report says what and when
     (PDF, page, CSV, XLSX); a report as of an earlier instant does not."""
     from desk.contracts.services import get_contract
+    from desk.contracts.termination import record_termination_decision
     from desk.extensions import db
-    from desk.incidents import services
     from desk.models import User
     from tests.sla.conftest import local
 
@@ -262,8 +262,8 @@ def test_the_termination_decision_is_in_every_format_from_its_instant(signed_in,
     import_incidents("XJGAT-POOL-2025", (FIXTURES / "xjgat-2025.csv").read_bytes(), Actor.system("test"))
     client = signed_in("xj-manager")
     manager = Actor.of_user(db.session.query(User).filter_by(username="xj-manager").one())
-    services.record_termination_decision(manager, get_contract("XJGAT-POOL-2025"), "exercised", "书面通知已送达",
-                                         now=local("2025-07-18T10:00"))
+    record_termination_decision(manager, get_contract("XJGAT-POOL-2025"), "exercised", "书面通知已送达",
+                                now=local("2025-07-18T10:00"))
     url = "/contracts/XJGAT-POOL-2025/reports/2025-07"
     after, before = "?as_of=2025-07-31T12:00", "?as_of=2025-07-18T09:00"
 

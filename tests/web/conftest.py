@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import pytest
+from sqlalchemy import func, select
 
 from conftest import load_edited_contracts
 
@@ -11,7 +12,7 @@ from desk.audit.services import Actor
 from desk.auth.services import create_user
 from desk.extensions import db
 from desk.incidents import services
-from desk.models import Incident, Unit
+from desk.models import AuditEntry, Incident, Unit
 
 PASSWORD = "correct-horse-9"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -85,3 +86,19 @@ def signin(app):
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return client
     return signin
+
+
+def audit_count() -> int:
+    return db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+
+
+def refused(exc_type, fn, *args, **kwargs):
+    """The call is refused with exc_type and writes nothing: no audit entry, no changed row."""
+    before = audit_count()
+    with pytest.raises(exc_type) as info:
+        fn(*args, **kwargs)
+    db.session.rollback()
+    db.session.expire_all()
+    assert audit_count() == before
+    assert info.value.message
+    return info.value

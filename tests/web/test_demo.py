@@ -51,7 +51,7 @@ def test_a_demo_that_fails_half_way_leaves_nothing_and_the_next_run_completes_it
                                                                                   monkeypatch):
     """The demo's users were committed before its faults: a failure in between left a demo that the
     next `make run` took as present (it looks for the first user), without a single fault."""
-    from desk.incidents import services
+    from desk.contracts import payments
     from desk.models import AuditEntry, UnitPhone
 
     app.config["DESK_DEMO"] = True
@@ -60,7 +60,7 @@ def test_a_demo_that_fails_half_way_leaves_nothing_and_the_next_run_completes_it
         raise RuntimeError("the disk filled up")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "record_payment", broken)
+        patch.setattr(payments, "record_payment", broken)
         result = runner.invoke(args=["demo"])
     assert result.exit_code != 0
     db.session.rollback()

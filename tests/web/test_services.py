@@ -3,37 +3,20 @@ entry written in the same transaction as the change."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from desk.audit.services import Actor, verify_chain
 from desk.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.incidents import services
-from desk.models import AuditEntry, CauseProposal, ClockEvent, Comment, Payment, Ticket, Unit, utcnow
-
-
-def audit_count() -> int:
-    return db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+from desk.models import AuditEntry, CauseProposal, ClockEvent, Comment, Ticket, Unit, utcnow
+from tests.web.conftest import refused
 
 
 def actions(incident_id: int) -> list[str]:
     return list(db.session.execute(select(AuditEntry.action).where(AuditEntry.incident_id == incident_id)
                                    .order_by(AuditEntry.id)).scalars())
-
-
-def refused(exc_type, fn, *args, **kwargs):
-    """The call is refused with exc_type and writes nothing: no audit entry, no changed row."""
-    before = audit_count()
-    with pytest.raises(exc_type) as info:
-        fn(*args, **kwargs)
-    db.session.rollback()
-    db.session.expire_all()
-    assert audit_count() == before
-    assert info.value.message
-    return info.value
 
 
 def test_the_whole_path_writes_one_audit_entry_per_change(world):
@@ -148,31 +131,11 @@ def test_cause_proposal_checks_its_evidence_and_notice(world):
     refused(ValidationFailed, services.propose_cause, engineer, world.incident, "acts of god", "x")
 
 
-def test_planned_maintenance_links_its_notice_and_short_notice_warns(world):
-    contract = world.incident.contract
-    now = utcnow()
-    short, warnings = services.create_maintenance_notice(
-        world.actor("carrier_manager"), contract, window_start=now + timedelta(hours=24),
-        window_end=now + timedelta(hours=26), description="割接", now=now)
-    assert warnings and "72" in warnings[0]  # 七.(五): three days' notice
-    enough, warnings = services.create_maintenance_notice(
-        world.actor("carrier_manager"), contract, window_start=now + timedelta(hours=72),
-        window_end=now + timedelta(hours=74), description="割接", now=now)
-    assert warnings == []
-    services.propose_cause(world.actor("engineer"), world.incident, "planned_maintenance", "维护通知已发",
-                           maintenance_notice_id=enough.id)
-    assert world.incident.maintenance_notice_id == enough.id
-    refused(ValidationFailed, services.create_maintenance_notice, world.actor("carrier_manager"), contract,
-            window_start=now, window_end=now - timedelta(hours=1), description="x")
-
-
 def test_roles_are_checked_by_the_services_too(world):
     refused(Forbidden, services.acknowledge, world.actor("reporter"), world.incident)
     refused(Forbidden, services.confirm_cause, world.actor("reporter"), world.incident)
     refused(NotFound, services.acknowledge, world.actor("engineer_other"), world.incident)
     refused(NotFound, services.add_comment, world.actor("reporter_other_unit"), world.incident, "hello")
-    refused(Forbidden, services.record_payment, world.actor("engineer"), world.incident.contract,
-            paid_at=utcnow(), amount=Decimal("1.00"))
 
 
 def test_filing_with_a_bad_attachment_writes_nothing(world):
@@ -198,81 +161,3 @@ def test_a_riff_file_that_is_not_webp_is_refused_as_webp(world):
 def test_a_reporter_files_only_for_their_unit(world):
     other = db.session.execute(select(Unit).where(Unit.code == "XJGAT-KS")).scalar_one()
     refused(NotFound, services.file_fault, world.actor("reporter"), unit=other, kind="interruption", description="x")
-
-
-def test_payments_are_checked(world):
-    contract, cm = world.incident.contract, world.actor("carrier_manager")
-    now = utcnow()
-    for amount in (Decimal("0"), Decimal("-5"), Decimal("1.005"), Decimal("NaN")):
-        refused(ValidationFailed, services.record_payment, cm, contract, paid_at=now, amount=amount)
-    refused(ValidationFailed, services.record_payment, cm, contract, paid_at=now + timedelta(days=1),
-            amount=Decimal("10.00"))
-    # 2019 for 2025: it would stand in R3's refund unnoticed.
-    exc = refused(ValidationFailed, services.record_payment, cm, contract,
-                  paid_at=datetime(2019, 12, 1, tzinfo=timezone.utc), amount=Decimal("100.00"))
-    assert exc.errors == [f"paid_at: more than a year before the contract's service began ({contract.service_start})"]
-    services.record_payment(cm, contract, paid_at=now, amount=Decimal("21313.33"), note="第一期")
-    exc = refused(ValidationFailed, services.record_payment, cm, contract, paid_at=now, amount=Decimal("21313.33"))
-    assert "already in the ledger" in exc.errors[0]
-    assert db.session.execute(select(Payment.amount)).scalar_one() == Decimal("21313.33")
-
-
-def test_termination_decision_needs_the_right(world):
-    contract = world.incident.contract
-    refused(InvalidTransition, services.record_termination_decision, world.actor("unit_manager"), contract,
-            "exercised")
-
-
-def test_termination_decision_at_the_third_strike(world):
-    # 六.(六): every interruption of undetermined cause is a (provisional) strike; the world has one.
-    for _ in range(2):
-        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
-    contract = world.incident.contract
-    refused(ValidationFailed, services.record_termination_decision, world.actor("unit_manager"), contract, "maybe")
-    refused(Forbidden, services.record_termination_decision, world.actor("reporter"), contract, "exercised")
-    row = services.record_termination_decision(world.actor("unit_manager"), contract, "not_exercised", "先观察")
-    assert row.strikes_at_decision == 3 and row.decision == "not_exercised"
-    assert "termination.decided" in db.session.execute(select(AuditEntry.action)).scalars().all()
-
-
-def test_exercised_is_final_not_exercised_is_not(world):
-    """六.(六): "not exercised" may be followed by "exercised" while the strikes stand; once exercised,
-    no later decision is recorded (409), neither way."""
-    for _ in range(2):
-        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
-    contract, manager = world.incident.contract, world.actor("unit_manager")
-    services.record_termination_decision(manager, contract, "not_exercised", "先观察")
-    services.record_termination_decision(manager, contract, "not_exercised", "再观察")
-    services.record_termination_decision(manager, contract, "exercised", "解约")
-    for decision in ("not_exercised", "exercised"):
-        exc = refused(InvalidTransition, services.record_termination_decision, manager, contract, decision)
-        assert exc.status == 409 and "final" in exc.message
-    assert [d.decision for d in services.termination_decisions(contract)] == [
-        "not_exercised", "not_exercised", "exercised"]
-
-
-def test_a_decision_taken_meanwhile_is_seen_under_the_lock(world, monkeypatch):
-    """Two managers deciding at once: the other one's "exercised" commits while this request computes
-    the report. The transaction checks again under the contract's lock and refuses (409)."""
-    import desk.reports.services as reports
-    from sqlalchemy.orm import Session
-
-    from desk.models import TerminationDecision
-
-    for _ in range(2):
-        services.file_fault(world.actor("reporter"), unit=world.incident.unit, kind="interruption", description="又断了")
-    contract, manager = world.incident.contract, world.actor("unit_manager")
-    computed = reports.monthly_report
-
-    def meanwhile(*args, **kwargs):
-        report = computed(*args, **kwargs)
-        with Session(db.engine) as other:  # the other manager's request, committed on its own connection
-            other.add(TerminationDecision(contract_id=contract.id, strikes_at_decision=3, decision="exercised",
-                                          note="", decided_by_id=manager.user_id, decided_at=utcnow()))
-            other.commit()
-        return report
-
-    monkeypatch.setattr(reports, "monthly_report", meanwhile)
-    exc = refused(InvalidTransition, services.record_termination_decision, manager, contract, "not_exercised")
-    assert exc.status == 409 and "final" in exc.message
-    assert [d.decision for d in services.termination_decisions(contract)] == ["exercised"]
