@@ -172,32 +172,10 @@ def create_ticket():
         location=body.get("location") or "", affected_cards=cards, started_at=started_at,
         reported_at=utcnow(), idempotency_key=f"api:{g.api_token.id}:{key}" if key else None,
     )
-    if not created:
-        _check_replay(ticket, body, started_at)
     response = jsonify(ticket_json(ticket))
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
     return response
-
-
-def _check_replay(ticket, body: dict, started_at) -> None:
-    """A replayed key must carry the report it first filed: a different one would otherwise be
-    answered with the first ticket and lost (the IETF Idempotency-Key draft answers such a reuse 422)."""
-    given = {
-        "unit": (body["unit"], ticket.unit.code if ticket.unit else None),
-        "kind": (body["kind"], ticket.kind),
-        "description": (body.get("description") or "", ticket.description),
-        "location": (body.get("location") or "", ticket.location),
-    }
-    if body.get("affected_cards") is not None:
-        given["affected_cards"] = (body["affected_cards"], ticket.affected_cards)
-    if started_at is not None:
-        given["started_at"] = (started_at, ticket.incident.started_at)
-    differ = [name for name, (sent, filed) in given.items() if sent != filed]
-    if differ:
-        raise ValidationFailed(
-            f"idempotency key already used for ticket {ticket.number}, a different report",
-            errors=[f"{name}: differs from the report first filed with this key" for name in differ])
 
 
 @bp.get("/tickets/<int:ticket_id>")

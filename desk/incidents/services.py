@@ -152,13 +152,15 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
                 reads: IntakeReads | None = None) -> tuple[Ticket, bool]:
     """File a fault report: a new ticket and the incident it opens. Returns (ticket, created).
 
-    The same idempotency key (a retried webhook or API call) returns the first ticket instead.
-    A caller that opens its own transaction around this passes `reads` taken before it.
+    The same idempotency key with the same report (a retried webhook or API call) returns the
+    first ticket instead, before anything is checked or written; with another report it is
+    refused (see first_filed). A caller that opens its own transaction around this passes `reads`
+    taken before it.
     """
-    if idempotency_key:
-        existing = ticket_by_key(idempotency_key)
-        if existing is not None:
-            return existing, False
+    report = {"unit": unit.id, "kind": kind, "description": description or "", "location": location or "",
+              "affected_cards": affected_cards, "started_at": started_at}
+    if idempotency_key and (first := first_filed(idempotency_key, report)) is not None:
+        return first, False
     now = utcnow()
     reported_at = reported_at or now
     if reported_at > now + CLOCK_SKEW:
@@ -192,12 +194,11 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
             after_incident_change(incident, actor, "incident.opened", None, at=reported_at, new=True)
             _notify_new_ticket(ticket, incident, reads)
     except IntegrityError:
-        # Two deliveries of the same webhook raced: the other one won, return its ticket.
+        # Two deliveries of the same key raced and the other one committed first: the unique key
+        # refused this one, which is answered as a replay of it.
         db.session.rollback()
-        if idempotency_key:
-            existing = ticket_by_key(idempotency_key)
-            if existing is not None:
-                return existing, False
+        if idempotency_key and (first := first_filed(idempotency_key, report)) is not None:
+            return first, False
         raise
     return ticket, True
 
@@ -239,6 +240,29 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -
 
 def ticket_by_key(key: str) -> Ticket | None:
     return db.session.execute(select(Ticket).where(Ticket.idempotency_key == key)).scalar_one_or_none()
+
+
+def first_filed(key: str, report: dict) -> Ticket | None:
+    """The ticket first filed with this idempotency key (an API client's Idempotency-Key, Twilio's
+    CallSid or MessageSid), or None while the key is new. `report` is what file_ticket was given:
+    the unit's id, kind, description and location, and affected_cards and started_at where given.
+
+    A key stands for one report. The same key with another report would be answered with the
+    first ticket and the report lost, so it is refused naming what differs, whatever the channel
+    (the IETF Idempotency-Key draft answers such a reuse 422)."""
+    ticket = ticket_by_key(key)
+    if ticket is None:
+        return None
+    filed = {"unit": ticket.unit_id, "kind": ticket.kind, "description": ticket.description,
+             "location": ticket.location, "affected_cards": ticket.affected_cards,
+             "started_at": ticket.incident.started_at}
+    # Cards and start left out fall to their defaults (all cards, the report's time): not compared.
+    differ = [name for name, given in report.items() if given is not None and given != filed[name]]
+    if differ:
+        raise ValidationFailed(
+            f"idempotency key already used for ticket {ticket.number}, a different report",
+            errors=[f"{name}: differs from the report first filed with this key" for name in differ])
+    return ticket
 
 
 def get_ticket(ticket_id: int) -> Ticket | None:

@@ -316,6 +316,8 @@ ZH = {
         "该重复工单报于本故障恢复之后：属于另一起故障",
     "every file needs a name of at most 255 characters": "每个文件都须有不超过 255 个字符的文件名",
     "MessageSid: missing or too long": "缺少 MessageSid 或其过长",
+    # a key (Idempotency-Key, CallSid, MessageSid) sent again with another report (first_filed)
+    "differs from the report first filed with this key": "与首次以同一幂等键提交的报障不一致",
     "the file is empty": "文件为空",
     "choose at least one file": "请至少选择一个文件",
     "a positive sum in yuan": "须为以元计的正数金额",
@@ -385,6 +387,8 @@ _PATTERNS = [
      "早于合同服务开始日期（{day}）一年以上"),
     (r"before the contract's service began \((?P<day>[\d-]+)\)", "早于合同服务开始日期（{day}）"),
     (r"unit (?P<code>\S+) is not active", "单位 {code} 已停用"),
+    (r"idempotency key already used for ticket (?P<number>\d+), a different report",
+     "该幂等键已用于工单 {number}，本次报障内容与其不一致"),
     (r"at most (?P<n>[\d,.]+) yuan", "最多 {n} 元"),
     (r"at most (?P<n>[\d,.]+)", "最多 {n}"),
     (r"at most (?P<n>\d+) files at a time", "一次最多 {n} 个文件"),

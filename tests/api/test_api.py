@@ -132,6 +132,36 @@ def test_idempotency_key_reused_for_another_report_422(client, token):
     assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
 
 
+def test_a_reused_key_is_compared_on_the_cards_and_start_it_was_given(client, token):
+    """affected_cards and started_at are compared when a replay gives them; left out, they are
+    the first report's (all cards, its own start)."""
+    from desk.extensions import db
+    from desk.models import AuditEntry, Ticket
+    from sqlalchemy import func, select
+
+    headers = {**auth(token), "Idempotency-Key": "k-3"}
+    began = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
+    body = {"unit": "XJGAT", "kind": "interruption", "affected_cards": 12, "started_at": began.isoformat()}
+    first = client.post("/api/v1/tickets", headers=headers, json=body)
+    assert first.status_code == 201, first.json
+    audit = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    for change, differs in (({"affected_cards": 13}, ["affected_cards"]),
+                            ({"started_at": (began - timedelta(minutes=1)).isoformat()}, ["started_at"]),
+                            ({"unit": "XJGAT", "location": "喀什"}, ["location"])):
+        again = client.post("/api/v1/tickets", headers=headers, json={**body, **change})
+        assert again.status_code == 422, again.json
+        number = first.json["number"]
+        assert again.json["error"] == f"idempotency key already used for ticket {number}, a different report"
+        assert again.json["errors"] == [f"{name}: differs from the report first filed with this key"
+                                        for name in differs]
+    # The same report, with or without the cards and start it first gave, is the first ticket.
+    for replay in (body, {"unit": "XJGAT", "kind": "interruption"}):
+        same = client.post("/api/v1/tickets", headers=headers, json=replay)
+        assert same.status_code == 200 and same.json["id"] == first.json["id"]
+    assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
+    assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == audit
+
+
 def test_ticket_of_another_contract_403(client, token, qmga_token):
     other = client.post("/api/v1/tickets", headers=auth(qmga_token), json={"unit": "QMGA", "kind": "interruption"})
     assert other.status_code == 201

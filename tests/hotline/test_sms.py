@@ -57,6 +57,24 @@ def test_a_retried_message_files_one_ticket_and_gets_the_same_reply(client, hotl
     assert first == again and count(Ticket) == 1 and count(OutboxMessage) == 1
 
 
+def test_a_message_id_sent_again_with_another_body_is_refused_and_files_nothing(client, hotline):
+    """A MessageSid stands for one message: the same one with another text (a forged or garbled
+    retry) would have been answered with the first ticket and its report lost. It is refused
+    naming what differs, as the API refuses a reused Idempotency-Key."""
+    sid = "SM" + "9" * 32
+    first = reply(client, sid, XJGAT_PHONE, "报障 XJGAT 中断 全区无信号")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    audit = count(AuditEntry)
+    answer = reply(client, sid, XJGAT_PHONE, "报障 XJGAT 中断 喀什基站停电")
+    assert answer == "【警务专网】报障未受理：描述：与首次以同一幂等键提交的报障不一致"
+    answer = reply(client, sid, XJGAT_PHONE, "报障 XJGAT 受损 全区无信号")
+    assert answer == "【警务专网】报障未受理：类型：与首次以同一幂等键提交的报障不一致"
+    assert count(Ticket) == 1 and count(OutboxMessage) == 1 and count(AuditEntry) == audit
+    # The same text again is still answered with the first ticket.
+    assert reply(client, sid, XJGAT_PHONE, "报障 XJGAT 中断 全区无信号") == first
+    assert ticket.number in first
+
+
 def test_only_a_number_registered_for_the_unit_may_file(client, hotline):
     assert reply(client, "SM" + "5" * 32, STRANGER, "报障 XJGAT 无信号") == prompts.SMS_UNREGISTERED
     assert reply(client, "SM" + "6" * 32, QMGA_PHONE, "报障 XJGAT 无信号") == prompts.SMS_UNREGISTERED

@@ -100,6 +100,23 @@ def test_twilio_retrying_a_request_never_files_a_second_ticket(client, hotline):
     assert prompts.GOODBYE in said(caller.dial())
 
 
+def test_a_call_id_sent_again_with_another_report_is_refused_and_files_nothing(client, hotline):
+    """A CallSid stands for one report, as a MessageSid and an API Idempotency-Key do: a request of
+    the same call carrying another report (a recording where the first had none) files nothing
+    and is answered politely, as any request the desk cannot act on."""
+    caller = Caller(client, "CA" + "q" * 32, XJGAT_PHONE)
+    caller.dial()
+    caller.key("menu", "1")
+    caller.key("kind", "1")
+    first = caller.post("/hotline/voice/recorded")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    other = caller.post("/hotline/voice/recorded",
+                        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9")
+    assert said(other) == prompts.CANNOT_HANDLE
+    assert count(Ticket) == 1 and ticket.recording_url == "" and len(outbox_to(XJGAT_PHONE)) == 1
+    assert said(caller.post("/hotline/voice/recorded")) == said(first)
+
+
 def test_an_unknown_number_identifies_with_unit_code_and_pin(client, hotline):
     caller = Caller(client, "CA" + "c" * 32, STRANGER)
     caller.dial()
