@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, render_template
 from flask_login import current_user, login_required
@@ -17,7 +16,7 @@ from desk.audit.services import Actor
 from desk.auth.permissions import check_contract, may, require
 from desk.errors import NotFound, ValidationFailed
 from desk.moneyparse import parse_amount
-from desk.timeparse import parse_instant
+from desk.timeparse import local, parse_instant
 
 
 def actor() -> Actor:
@@ -100,7 +99,7 @@ def _localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.astimezone(ZoneInfo(tz())).strftime(fmt)
+    return local(value, tz()).strftime(fmt)
 
 
 def _iso(value: datetime | None) -> str:
