@@ -18,9 +18,9 @@ from openpyxl import load_workbook
 
 from desk.audit.services import Actor
 from desk.auth.services import create_user
+from desk.contracts.termination import record_termination_decision
 from desk.db import transaction
 from desk.incidents.imports import import_incidents, import_payments
-from desk.incidents.services import record_termination_decision
 from desk.reports.hashing import report_hash
 from desk.reports.labels import (
     CAUSES, KINDS, TOTALS, clause_text, contract_figures, decision_sentence, instant, local, local_text, money,
