@@ -211,7 +211,7 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("set-unit-pin")
     @click.argument("code")
-    @click.option("--pin", prompt="PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True,
+    @click.option("--pin", prompt="PIN (6 to 8 digits)", hide_input=True, confirmation_prompt=True,
                   help="the PIN; asked for without echo when not given")
     def set_unit_pin_command(code, pin):
         """Set the hotline PIN of a unit, for its people calling from a number not registered for it."""

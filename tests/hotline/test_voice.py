@@ -4,11 +4,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from werkzeug.security import generate_password_hash
 
 from desk.audit.services import Actor
+from desk.db import transaction
+from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.hotline import prompts
+from desk.hotline.services import set_unit_pin
 from desk.incidents import services as incidents
 from desk.models import AuditEntry, HotlineCall, HotlinePinFailure, OutboxMessage, Ticket, Unit
 from tests.hotline.conftest import (
@@ -127,6 +131,30 @@ def test_an_unknown_number_identifies_with_unit_code_and_pin(client, hotline):
     caller.post("/hotline/voice/recorded")
     ticket = db.session.execute(select(Ticket)).scalar_one()
     assert ticket.unit.code == "XJGAT" and ticket.caller_phone == STRANGER and ticket.recording_url == ""
+
+
+def test_a_new_pin_has_six_to_eight_digits_and_is_no_obvious_guess(client, hotline):
+    """Ten wrong tries an hour per code leave 4 digits to a guesser within weeks: new PINs need 6,
+    and none of the first a guesser keys. Each refusal names what is wrong and changes nothing."""
+    before = db.session.execute(select(Unit.pin_hash).where(Unit.code == "XJGAT")).scalar_one()
+    for pin, problem in (("2468", "6 to 8 digits"), ("123456789", "6 to 8 digits"), ("24681a", "6 to 8 digits"),
+                         ("000000", "too easy to guess"), ("234567", "too easy to guess"),
+                         ("98765432", "too easy to guess"), ("890123", "too easy to guess")):
+        with pytest.raises(ValidationFailed, match=problem):
+            set_unit_pin(Actor.system("test"), "XJGAT", pin)
+    assert db.session.execute(select(Unit.pin_hash).where(Unit.code == "XJGAT")).scalar_one() == before
+    set_unit_pin(Actor.system("test"), "XJGAT", "13572468")
+
+
+def test_a_four_digit_pin_set_before_still_identifies_its_unit(client, hotline):
+    """PINs set when 4 digits were enough keep working until the unit is given a new one."""
+    with transaction():
+        db.session.execute(update(Unit).where(Unit.code == "XJGAT").values(pin_hash=generate_password_hash("2468")))
+    caller = Caller(client, "CA" + "4" * 32, STRANGER)
+    caller.dial()
+    caller.key("menu", "1")
+    caller.key("unit", XJGAT_KEYS)
+    assert prompts.ASK_KIND in said(caller.key("pin", "2468"))
 
 
 def test_a_landline_caller_is_sent_no_sms(client, hotline):

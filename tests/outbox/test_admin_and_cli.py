@@ -68,12 +68,12 @@ def test_the_cli_dispatches_once_and_says_what_happened(app, runner):
 
 
 def test_set_unit_pin_from_the_cli(runner, contracts):
-    result = runner.invoke(args=["set-unit-pin", "XJGAT"], input="2468\n2468\n")
+    result = runner.invoke(args=["set-unit-pin", "XJGAT"], input="246813\n246813\n")
     assert result.exit_code == 0, result.output
     assert "callers key the unit code as 95428" in result.output
     bad = runner.invoke(args=["set-unit-pin", "XJGAT", "--pin", "12a4"])
-    assert bad.exit_code == 1 and "PIN: 4 to 8 digits" in bad.output
+    assert bad.exit_code == 1 and "PIN: 6 to 8 digits" in bad.output
     unknown = runner.invoke(args=["set-unit-pin", "NOPE", "--pin", "1234"])
     assert unknown.exit_code == 1 and "no unit with code 'NOPE'" in unknown.output
     entries = db.session.execute(select(AuditEntry).where(AuditEntry.action == "unit.pin_set")).scalars().all()
-    assert len(entries) == 1 and "2468" not in str(entries[0].after)
+    assert len(entries) == 1 and "246813" not in str(entries[0].after)
