@@ -11,7 +11,7 @@ dispatcher that dies between Twilio's answer and its own commit leaves the messa
 not knowing whether it went out. Once that claim is older than the sending timeout, the next
 dispatcher asks Twilio for the recent messages to that number from the desk's number: if one
 with the same body was created after the claim, the message is marked sent with that SID;
-otherwise it is sent again. A duplicate is then only possible if Twilio accepted the message
+otherwise it is sent again, or marked expired if it is past its expires_at by then. A duplicate is then only possible if Twilio accepted the message
 and its list does not show it yet — a missed fault alert is the worse failure for the desk.
 
 `sent` means Twilio accepted the message. Whether the phone got it comes later, in Twilio's
@@ -114,9 +114,9 @@ def dispatch_due(now: datetime, *, limit: int = 100, client=None,
     result = expired
     for row in _stale_rows(now, limit):
         stamp = max(now, clock())
-        claim = _take_over(row, stamp)
-        if claim is not None:
-            result += _reconcile(claim, stamp, client, from_number)
+        taken = _take_over(row, stamp)
+        if taken is not None:
+            result += _reconcile(*taken, stamp, client, from_number)
     for message_id in _due_ids(now, limit):
         stamp = max(now, clock())
         claim = _claim(message_id, now, stamp)
@@ -193,7 +193,7 @@ def _stale_rows(now: datetime, limit: int) -> list[Row]:
     timeout = timedelta(seconds=current_app.config["DESK_OUTBOX_SENDING_TIMEOUT_SECONDS"])
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.to, OutboxMessage.body, OutboxMessage.attempts,
-               OutboxMessage.claimed_at)
+               OutboxMessage.claimed_at, OutboxMessage.expires_at)
         .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - timeout)
         .order_by(OutboxMessage.claimed_at, OutboxMessage.id).limit(limit)
     ).all()
@@ -201,7 +201,7 @@ def _stale_rows(now: datetime, limit: int) -> list[Row]:
     return rows
 
 
-def _take_over(row: Row, stamp: datetime) -> _Claim | None:
+def _take_over(row: Row, stamp: datetime) -> tuple[_Claim, datetime | None] | None:
     """A stale claim, taken by this dispatcher alone, just before it is checked with Twilio."""
     with transaction() as session:
         moved = session.execute(
@@ -212,10 +212,11 @@ def _take_over(row: Row, stamp: datetime) -> _Claim | None:
             .execution_options(synchronize_session=False)
         ).rowcount
     # The earlier claim's instant is what Twilio's record is compared with.
-    return _Claim(row.id, row.to, row.body, row.attempts, row.claimed_at) if moved == 1 else None
+    return (_Claim(row.id, row.to, row.body, row.attempts, row.claimed_at), row.expires_at) if moved == 1 else None
 
 
-def _reconcile(claim: _Claim, now: datetime, client, from_number: str) -> DispatchResult:
+def _reconcile(claim: _Claim, expires_at: datetime | None, now: datetime, client,
+               from_number: str) -> DispatchResult:
     try:
         found = client.messages.list(to=claim.to, from_=from_number, limit=50)
     except Exception as exc:  # noqa: BLE001 — Twilio unreachable: look again after the next timeout
@@ -226,7 +227,12 @@ def _reconcile(claim: _Claim, now: datetime, client, from_number: str) -> Dispat
         if message.body == claim.body and created is not None and created >= claim.claimed_at - CLOCK_TOLERANCE:
             _finish(claim, now, status="sent", provider_id=message.sid or "", sent_at=now, last_error="")
             return DispatchResult(recovered=1)
-    # Not at Twilio: it never went out. Send it now, as any due message.
+    # Not at Twilio: it never went out. Out of date by now (a deadline warning whose deadline
+    # passed while its dispatcher was gone), it would tell the engineer time is left when none is.
+    if expires_at is not None and expires_at <= now:
+        _finish(claim, now, status="expired", last_error=EXPIRED)
+        return DispatchResult(expired=1)
+    # Otherwise send it now, as any due message.
     resend = _Claim(claim.id, claim.to, claim.body, claim.attempts + 1, now)
     _finish(claim, now, status="sending", attempts=resend.attempts,
             last_error="a dispatcher stopped while sending; Twilio has no such message, sent again")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from desk.db import transaction
 from desk.extensions import db
 from desk.models import OutboxMessage
-from desk.outbox.dispatcher import DispatchResult, dispatch_due
+from desk.outbox.dispatcher import EXPIRED, DispatchResult, dispatch_due
 from desk.outbox.services import enqueue
 from tests.outbox.conftest import FROM, FakeTwilio
 
@@ -187,6 +187,23 @@ def test_a_dispatcher_that_died_before_twilio_got_it_sends_again(credentials, tw
     assert dispatch_due(clock.advance(minutes=6), client=twilio_client) == DispatchResult(sent=1)
     row = messages()[0]
     assert row.status == "sent" and row.attempts == 2 and len(twilio.created) == 1
+
+
+def test_a_warning_whose_dispatcher_died_before_twilio_got_it_expires_past_its_deadline(credentials, twilio,
+                                                                                       twilio_client, clock):
+    """A dispatcher died holding a deadline warning that never reached Twilio; by the time another
+    takes the claim over, the deadline has passed: sent then, it would say time is left when none is."""
+    deadline = clock() + timedelta(minutes=3)
+    with transaction():
+        enqueue("+8613900000001", "【预警】工单000001 距修复时限还有15分钟", "warn", expires_at=deadline)
+        enqueue("+8613900000002", "【预警】工单000002 距修复时限还有60分钟", "warn-2",
+                expires_at=clock() + timedelta(hours=1))
+        for row in messages():
+            row.status, row.claimed_at, row.attempts = "sending", clock(), 1
+    assert dispatch_due(clock.advance(minutes=6), client=twilio_client) == DispatchResult(sent=1, expired=1)
+    late, in_time = messages()
+    assert (late.status, late.last_error, late.claimed_at) == ("expired", EXPIRED, None)
+    assert in_time.status == "sent" and [m["body"] for m in twilio.created] == [in_time.body]
 
 
 def test_concurrent_dispatchers_send_each_message_once(app, credentials, clock):
