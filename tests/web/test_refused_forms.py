@@ -70,3 +70,29 @@ def test_a_refused_maintenance_notice_keeps_its_window_and_description(world, si
     assert response.status_code == 422 and "维护结束：须晚于维护开始时间" in body
     assert 'value="2025-06-03T10:00"' in body and 'value="2025-06-03T08:00"' in body
     assert ">核心网升级</textarea>" in body
+
+
+def test_a_refused_new_user_keeps_role_unit_contracts_phone_and_duty(world, signin):
+    # "reporter" exists: refused, and the admin should not have to choose the role, unit and contracts again.
+    response = signin("admin").post("/admin/users", data={
+        "username": "reporter", "display_name": "新 报障员", "password": "long-enough-1", "role": "unit_manager",
+        "unit": "XJGAT-KS", "contracts": ["XJGAT-POOL-2025", "QMGA-JWT-2025"], "phone": "+8613900000009",
+        "on_duty": "y"})
+    body = page(response)
+    assert response.status_code == 422, body[:2000]
+    assert 'name="username" required maxlength="80" value="reporter"' in body
+    assert selected(body, "role") == "unit_manager" and selected(body, "unit") == "XJGAT-KS"
+    contracts = re.search(r'<select name="contracts" multiple>(.*?)</select>', body, re.S).group(1)
+    assert re.findall(r'<option value="([^"]*)" selected', contracts) == ["QMGA-JWT-2025", "XJGAT-POOL-2025"]
+    assert 'name="phone" maxlength="32" inputmode="tel" value="+8613900000009"' in body
+    assert 'name="on_duty" value="y" checked' in body
+    assert 'type="password" name="password" minlength="8" required autocomplete="new-password">' in body  # not echoed
+
+
+def test_a_refused_token_keeps_its_name_and_contracts(world, signin):
+    response = signin("admin").post("/admin/tokens", data={"name": "x" * 121, "contracts": ["QMGA-JWT-2025"]})
+    body = page(response)
+    assert response.status_code == 422, body[:2000]
+    assert f'name="name" required maxlength="120" value="{"x" * 121}"' in body
+    contracts = re.search(r'<select name="contracts" multiple required>(.*?)</select>', body, re.S).group(1)
+    assert re.findall(r'<option value="([^"]*)" selected', contracts) == ["QMGA-JWT-2025"]
