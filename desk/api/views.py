@@ -44,10 +44,12 @@ def _http_error(exc: HTTPException):
 @bp.app_errorhandler(404)
 def _no_route(exc: HTTPException):
     # A URL under /api/v1 that no route takes (an id out of range fails its converter before the
-    # catch-all can match) answers in JSON like the rest of the API; other 404s are left to the site.
+    # catch-all can match) answers in JSON like the rest of the API; other 404s get the site's page.
     if request.path.startswith(bp.url_prefix + "/"):
         return _http_error(exc)
-    return exc
+    from desk.web.helpers import http_error_page  # the site's page (this handler takes every 404)
+
+    return http_error_page(exc)
 
 
 @bp.errorhandler(OperationalError)

@@ -9,13 +9,14 @@ from flask import Flask, Request, current_app, g, render_template, request, sess
 from flask_babel import refresh
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, ValidationFailed
 from desk.extensions import login_manager
 from desk.jsonbody import json_body
-from desk.web.helpers import refusal_page
+from desk.web.helpers import http_error_page, refusal_page
 
 # No inline script or style anywhere, so the policy can forbid them (the countdown is static/desk.js).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -80,6 +81,7 @@ def init_web(app: Flask) -> None:
     app.register_error_handler(PoolTimeout, database_unavailable)  # every connection busy: same answer
     # Blueprints without a page of their own (sign-in, refusals before any view) still show the reason.
     app.register_error_handler(DeskError, refusal_page)
+    app.register_error_handler(HTTPException, http_error_page)
     app.before_request(refuse_unreadable_text)
 
     @app.after_request

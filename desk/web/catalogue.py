@@ -33,6 +33,10 @@ ZH = {
     "Password": "密码",
     "Refused": "操作被拒绝",
     "Back to the desk": "返回受理台",
+    "no such page": "没有这个页面",
+    "this address does not take this kind of request": "此地址不接受这种请求",
+    "the desk could not handle this request": "受理台无法处理此请求",
+    "the form has expired (CSRF): reload the page and send it again": "表单已失效（CSRF 校验未通过）：请刷新页面后重新提交",
     # sign-in
     "wrong username or password": "用户名或密码错误",
     "too many failed sign-ins; try again in 15 minutes": "登录失败次数过多，请15分钟后再试",

@@ -9,12 +9,15 @@ from datetime import datetime
 from decimal import Decimal
 from functools import wraps
 
-from flask import Flask, current_app, render_template
+from werkzeug.exceptions import HTTPException
+
+from flask import Flask, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
 from flask_login import current_user, login_required
 
 from desk.audit.services import Actor
 from desk.auth.permissions import check_contract, may, require
-from desk.errors import NotFound, ValidationFailed
+from desk.errors import DeskError, NotFound, ValidationFailed
 from desk.moneyparse import parse_amount
 from desk.timeparse import local, parse_instant
 
@@ -133,3 +136,23 @@ def page(template: str, status: int = 200, **context):
 def refusal_page(exc):
     """A service's refusal (DeskError) as the desk's page, with its status and every problem named."""
     return page("error.html", exc.status, error=exc)
+
+
+# What an HTTP error no service raised says: an address that does not exist, a method it does not
+# take, a form whose CSRF token is gone (signed out in another tab). Werkzeug's pages are English
+# and bare, outside the desk's layout.
+HTTP_MESSAGES = {404: "no such page", 405: "this address does not take this kind of request"}
+OTHER_HTTP_ERROR = "the desk could not handle this request"
+STALE_FORM = "the form has expired (CSRF): reload the page and send it again"
+# Addresses whose callers are programs (the API answers JSON, Twilio's webhooks plain text or TwiML).
+NOT_PAGES = ("/api/", "/hotline/")
+
+
+def http_error_page(exc: HTTPException):
+    """An HTTP error as the desk's page, in the user's language, with its status (and Allow on a 405)."""
+    if request.path.startswith(NOT_PAGES):
+        return exc
+    refusal = DeskError(STALE_FORM if isinstance(exc, CSRFError) else HTTP_MESSAGES.get(exc.code, OTHER_HTTP_ERROR))
+    refusal.status = exc.code or 500
+    headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+    return render_template("error.html", error=refusal), refusal.status, headers

@@ -256,6 +256,26 @@ def test_a_role_refused_a_page_gets_the_desk_page(world, signin):
     assert response.status_code == 403 and "操作被拒绝" in text(response)
 
 
+def test_an_unknown_address_a_wrong_method_and_a_stale_form_get_the_desk_page(app, world, signin):
+    """Werkzeug's bare English pages reached users of the Chinese desk: a mistyped or old address,
+    a GET of a form's address, a form sent after signing out in another tab (its CSRF token gone)."""
+    client = signin("reporter")
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "没有这个页面" in text(missing) and 'class="top"' in text(missing)
+    wrong = signin("admin").get("/admin/users")  # the new-user form posts there
+    assert wrong.status_code == 405 and "此地址不接受这种请求" in text(wrong) and "POST" in wrong.headers["Allow"]
+    app.config["WTF_CSRF_ENABLED"] = True
+    stale = client.post(f"/incidents/{world.incident.id}/comments", data={"body": "还在吗"})
+    assert stale.status_code == 400 and "表单已失效（CSRF 校验未通过）" in text(stale)
+    assert "Bad Request" not in text(stale)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client.post("/language", data={"locale": "en"})
+    assert "no such page" in text(client.get("/no-such-page"))
+    # Programs keep their own answers: JSON from the API, none of the desk's layout for Twilio's webhooks.
+    assert client.get("/api/v1/tickets/" + "9" * 30).get_json()["status"] == 404
+    assert 'class="top"' not in text(app.test_client().get("/hotline/voice"))
+
+
 def test_termination_decision_stands_and_exercising_asks_for_confirmation(world, signin):
     """六.(六): the latest decision stands and is shown as such; "exercised" needs the confirmation box
     and is final, so a later "not exercised" is refused with the reason (409)."""
