@@ -56,6 +56,21 @@ def test_page_names_each_incident_by_the_desks_id_and_the_units(signed_in):
     assert client.get(f'/incidents/{report["incidents"][0]["id"]}').status_code == 200
 
 
+def test_the_dashboard_names_incidents_as_the_report_page_does(signed_in):
+    """The dashboard's month table showed the unit's external ID alone, a number the desk's own pages
+    (the report's ID column, the incident's URL) do not use for that incident."""
+    client = signed_in("qm-manager")
+    report = json.loads(client.get(URL + "/json" + AS_OF).data)
+    html = client.get("/contracts/QMGA-JWT-2025?month=2025-06").get_data(as_text=True)
+    named = [incident for incident in report["incidents"] if incident["external_id"]]
+    assert named
+    for incident in report["incidents"]:
+        cell = f'<td><a href="/incidents/{incident["id"]}">{incident["id"]}</a>'
+        if incident["external_id"]:
+            cell += f'<br><small>{incident["external_id"]}</small>'
+        assert cell + "</td>" in html, incident
+
+
 def test_downloads_carry_the_same_figures(signed_in):
     client = signed_in("qm-manager")
     report = json.loads(client.get(URL + "/json" + AS_OF).data)
