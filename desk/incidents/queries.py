@@ -113,6 +113,8 @@ class TimelineEntry:
     action: str
     actor: str
     detail: dict = field(default_factory=dict)
+    # The desk itself (the clock, the hotline, the CLI, an API token), named by a code the page translates.
+    by_system: bool = False
 
 
 # Audit actions that are bookkeeping beside another entry of the same change.
@@ -129,7 +131,8 @@ def timeline(incident: Incident) -> list[TimelineEntry]:
         detail = _changes(e)
         if detail.get("assigned_engineer_id") is not None:
             detail["assigned_engineer_id"] = names.get(detail["assigned_engineer_id"], detail["assigned_engineer_id"])
-        entries.append(TimelineEntry(e.at, e.action, names.get(e.actor_id) or e.actor_label, detail))
+        entries.append(TimelineEntry(e.at, e.action, names.get(e.actor_id) or e.actor_label, detail,
+                                     by_system=e.actor_id is None))
     return entries
 
 

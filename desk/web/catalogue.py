@@ -479,6 +479,10 @@ LABELS = {
     "sms": ("SMS", "短信"),
     "api": ("API", "接口"),
     "import": ("Import", "导入"),
+    # the desk itself as the actor of a timeline entry ("hotline" and "api" above; an API token adds its prefix)
+    "clock": ("SLA clock", "SLA 时钟"),
+    "cli": ("Command line", "命令行"),
+    "demo": ("Demo data", "演示数据"),
     # outbound SMS statuses
     "pending": ("Waiting to be sent", "待发送"),
     "sending": ("Sending", "发送中"),

@@ -107,6 +107,28 @@ def test_incident_page_timeline_and_consequences(world, signin):
     assert signin("unit_manager").post(f"/incidents/{iid}/cause/confirm", data={"note": ""}).status_code == 303
 
 
+def test_the_timeline_names_the_desk_itself_in_the_pages_language(world, signin):
+    """Entries the clock, the command line or an API token wrote showed their code ("clock") on the Chinese page."""
+    from desk.audit.services import Actor, record
+    from desk.db import transaction
+
+    iid = world.incident.id
+    with transaction():
+        for label, action in (("clock", "clock.strike"), ("cli", "clock.repair_deadline_warning"),
+                              ("api:abcd1234", "clock.repair_deadline_breach")):
+            record(Actor.system(label), action, "incident", iid, incident_id=iid,
+                   contract_id=world.incident.contract_id)
+    client = signin("engineer")
+    body = text(client.get(f"/incidents/{iid}"))
+    for words in ("· SLA 时钟", "· 命令行", "· 接口 abcd1234…"):
+        assert words in body, words
+    assert "· clock" not in body and "· cli" not in body
+    assert "</strong> · reporter" in body  # people keep their names (the ticket was filed by "reporter")
+    client.post("/language", data={"locale": "en"})
+    body = text(client.get(f"/incidents/{iid}"))
+    assert "· SLA clock" in body and "· Command line" in body and "· API abcd1234…" in body
+
+
 def test_queue_sorted_by_time_left_and_filters(world, signin):
     from desk.incidents import services
 
