@@ -45,6 +45,9 @@ USERS = (
     DemoUser("carrier.manager", "carrier_manager", "移动 客户经理 刘经理", None, (XJGAT, QMGA)),
     DemoUser("admin", "admin", "管理员", None, ()),
 )
+# What the engineer writes as evidence for each cause the demo proposes (typed text, in Chinese as on the desk).
+EVIDENCE = {"carrier": "现场排查：基站传输板卡故障，已更换", "third_party": "现场排查：市政施工挖断光缆",
+            "customer": "现场排查：单位机房交换机断电", "force_majeure": "现场排查：暴雪压断架空光缆"}
 # Hotline numbers of the demo units (a reserved test range, never a real subscriber).
 DEMO_PHONES = {"QMGA": "+8613900000001", "XJGAT": "+8613900000002"}
 
@@ -136,7 +139,7 @@ def _incidents(users: dict, now: datetime) -> None:
         services.restore(engineer, incident, reported + hours * h, now=reported + hours * h)
         services.confirm_restoration(reporter[code], incident, now=reported + (hours + 0.5) * h)
         if cause:
-            services.propose_cause(engineer, incident, cause, f"现场排查记录：{cause}", now=reported + (hours + 1) * h)
+            services.propose_cause(engineer, incident, cause, EVIDENCE[cause], now=reported + (hours + 1) * h)
             if decision == "confirm":
                 services.confirm_cause(manager[code], incident, "核实无误", now=reported + (hours + 2) * h)
             elif decision == "dispute":

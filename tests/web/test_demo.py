@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from desk.extensions import db
-from desk.models import Incident, User
+from desk.models import CauseProposal, Incident, User
 
 
 def counts() -> tuple[int, int]:
@@ -39,6 +39,9 @@ def test_demo_creates_every_role_and_a_month_once(app, runner, contracts):
     assert client.post("/login", data={"username": "manager.gat", "password": PASSWORD}).status_code == 302
     page = client.get("/contracts/XJGAT-POOL-2025").get_data(as_text=True)
     assert 'id="termination"' in page  # the demo month reaches the third strike (六.(六))
+    # The engineers' evidence is words, as a person types it, not the cause's code ("现场排查记录：carrier").
+    evidence = db.session.execute(select(CauseProposal.evidence, CauseProposal.cause)).all()
+    assert evidence and all(text and cause not in text for text, cause in evidence), evidence
 
 
 def test_demo_needs_the_contracts(app, runner):
