@@ -166,15 +166,19 @@ def test_fault_to_confirmed_cause_moves_the_dashboard(server, browser):
 
 def test_no_page_scrolls_sideways_on_a_phone(server, browser):
     """390×844: wide tables scroll inside their own box, charts scale to the width, the filters' month
-    input fits; the page itself never scrolls sideways."""
+    input fits; the page itself never scrolls sideways, and the user menu's links stay whole."""
     from desk.incidents.imports import import_incidents, import_payments
 
     fixtures = ROOT / "tests" / "fixtures"
     import_incidents(CONTRACT, (fixtures / "xjgat-2025.csv").read_bytes(), Actor.system("test"))
     import_payments(CONTRACT, (fixtures / "xjgat-payments.csv").read_bytes(), Actor.system("test"))
+    # A name as long as the units' real ones: the user menu beside it has to wrap.
+    create_user(Actor.system("test"), username="sun.manager", password=PASSWORD, role="unit_manager",
+                display_name="新疆维吾尔自治区公安厅 科技信息化处 孙处长", unit_code="XJGAT", contract_codes=[CONTRACT])
     pages = {"zhao.manager": [f"/contracts/{CONTRACT}/reports/2025-07?as_of=2025-08-02T00:00", "/incidents",
                               f"/contracts/{CONTRACT}?month=2025-07"],
-             "chen.engineer": ["/queue", "/incidents"]}
+             "chen.engineer": ["/queue", "/incidents"],
+             "sun.manager": ["/account/sessions"]}
     for username, paths in pages.items():
         page = sign_in(browser, server, username)
         page.set_viewport_size({"width": 390, "height": 844})
@@ -187,6 +191,12 @@ def test_no_page_scrolls_sideways_on_a_phone(server, browser):
                 wide = page.evaluate("[...document.querySelectorAll('body *')].filter(e => "
                                      "e.getBoundingClientRect().right > 390).slice(0, 5).map(e => e.outerHTML.slice(0, 80))")
                 pytest.fail(f"{path}: {width} px wide: {wide}")
+            # The user menu's links and buttons (登录设备, 退出) stood one character a line.
+            broken = page.evaluate("""[...document.querySelectorAll('header.top .who a, header.top .who button')]
+                .filter(e => { const range = document.createRange(); range.selectNodeContents(e);
+                               return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1; })
+                .map(e => e.textContent.trim())""")
+            assert not broken, f"{path}: the menu's {broken} wrap"
         page.context.close()
 
 
