@@ -162,11 +162,12 @@ class Writes:
     def cancel(self, event: ClockEvent) -> None:
         self.cancelled.append(event.id)
 
-    def queue(self, to: str, body: str, dedupe_key: str, expires_at: datetime | None = None) -> None:
+    def queue(self, to: str, body: str, dedupe_key: str, expires_at: datetime | None = None,
+              incident_id: int | None = None) -> None:
         """A message no earlier tick queued (the batch looked its key up): as enqueue, not to nobody."""
         if to:
             self.messages.append({"channel": "sms", "to": to, "body": body, "dedupe_key": dedupe_key,
-                                  "expires_at": expires_at})
+                                  "expires_at": expires_at, "incident_id": incident_id})
 
     def send(self, session: Session) -> None:
         connection = session.connection()
@@ -191,9 +192,9 @@ def _send(event: ClockEvent, people: list, text: str, batch: Batch, writes: Writ
             seen.add(person.id)
             key = f"{event.key}:user:{person.id}"
             if key in batch.unqueued:
-                writes.queue(person.phone, text, key, expires_at)
+                writes.queue(person.phone, text, key, expires_at, event.incident_id)
             elif key not in batch.queued:  # a key the batch did not look for (a termination right's)
-                enqueue(person.phone, text, key, expires_at=expires_at)
+                enqueue(person.phone, text, key, expires_at=expires_at, incident_id=event.incident_id)
 
 
 def _when(at: datetime | str, contract: Contract) -> str:

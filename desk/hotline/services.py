@@ -208,7 +208,7 @@ def _confirm_to_caller(ticket: Ticket) -> None:
     if to is None:
         return  # a landline or a withheld number: Twilio would refuse the SMS (21211)
     text = prompts.confirmation_sms(ticket, repair_deadline(ticket.incident))
-    enqueue(to, text, f"ticket:{ticket.id}:filed:caller")
+    enqueue(to, text, f"ticket:{ticket.id}:filed:caller", incident_id=ticket.incident_id)
 
 
 def ticket_of_unit(number: str, unit: Unit) -> Ticket | None:

@@ -235,7 +235,8 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -
                 f"首报工单{Ticket.format_number(reads.burst.head_ticket_id)}，请核实后合并"
     for engineer_id, phone in reads.engineers:
         # The key names this new ticket, so no earlier message can hold it.
-        enqueue(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}", fresh=True)
+        enqueue(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}", fresh=True,
+                incident_id=incident.id)
 
 
 def ticket_by_key(key: str) -> Ticket | None:
@@ -437,7 +438,7 @@ def dispute_restoration(actor: Actor, incident: Incident, reason: str, *, now: d
                incident_id=incident.id, after={"body": reason}, at=now)
         for engineer in on_duty_engineers(incident.contract_id):
             enqueue(engineer.phone, f"【异议】工单{first_ticket_number(incident)} 用户不认可恢复，已重新打开",
-                    f"incident:{incident.id}:disputed:{now.isoformat()}:user:{engineer.id}")
+                    f"incident:{incident.id}:disputed:{now.isoformat()}:user:{engineer.id}", incident_id=incident.id)
     return incident
 
 
@@ -662,10 +663,12 @@ def _notify_unit(incident: Incident, event: str, text: str, *, caller_text: str)
         for person in people:
             if person.phone not in phones:
                 phones.add(person.phone)
-                enqueue(person.phone, text, f"incident:{incident.id}:{event}:user:{person.id}")
+                enqueue(person.phone, text, f"incident:{incident.id}:{event}:user:{person.id}",
+                        incident_id=incident.id)
     for ticket in incident.tickets:
         # A landline or a withheld caller takes no SMS (Twilio refuses it with 21211).
         to = sms_number(ticket.caller_phone)
         if to is not None and to not in phones:
             phones.add(to)
-            enqueue(to, caller_text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}")
+            enqueue(to, caller_text, f"incident:{incident.id}:{event}:phone:{ticket.caller_phone}",
+                    incident_id=incident.id)

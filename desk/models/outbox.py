@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.extensions import db
@@ -47,6 +47,9 @@ class OutboxMessage(db.Model):
     # A message that says how long is left (a repair-deadline warning) is false after this instant:
     # still unsent then (Twilio was down), it is not sent but marked expired.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The incident the message is about (None: a contract's notice), so its page can show what was
+    # sent to whom. Set null, not cascaded: a message that went out stays evidence.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"), index=True)
 
 
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)

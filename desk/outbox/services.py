@@ -18,12 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
-            fresh: bool = False, expires_at: datetime | None = None) -> OutboxMessage | None:
+            fresh: bool = False, expires_at: datetime | None = None,
+            incident_id: int | None = None) -> OutboxMessage | None:
     """Queue one message; a second call with the same key is a no-op (the event was processed before).
 
     `fresh`: no message can hold the key yet, because it names a row this transaction created or
     the caller has looked for it already (the clock looks up a whole batch's keys in one query);
-    the unique key still stands guard."""
+    the unique key still stands guard. `incident_id`: the incident the message is about, whose page
+    shows it (a ticket's message: the ticket's incident)."""
     if not in_transaction():
         raise RuntimeError("outbox messages are queued inside the transaction of their event")
     if not to:
@@ -35,7 +37,8 @@ def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
         ).scalar_one_or_none()
         if existing is not None:
             return existing
-    message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key, expires_at=expires_at)
+    message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key, expires_at=expires_at,
+                            incident_id=incident_id)
     session.add(message)
     return message
 

@@ -50,13 +50,13 @@ def _failing_on(key_part: str, calls: list, twice: bool = False):
     a plain exception, or (twice) the same message queued twice, which the database refuses."""
     real = clock_tick.Writes.queue
 
-    def queue(writes, to, body, dedupe_key, expires_at=None):
-        real(writes, to, body, dedupe_key, expires_at)
+    def queue(writes, to, body, dedupe_key, expires_at=None, incident_id=None):
+        real(writes, to, body, dedupe_key, expires_at, incident_id)
         if key_part in dedupe_key:
             calls.append(dedupe_key)
             if not twice:
                 raise ConnectionError("the handler failed after queueing its message")
-            real(writes, to, body, dedupe_key, expires_at)  # the unique key refuses it when the savepoint writes
+            real(writes, to, body, dedupe_key, expires_at, incident_id)  # the unique key refuses it when the savepoint writes
     return queue
 
 
