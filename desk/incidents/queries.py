@@ -14,7 +14,8 @@ from desk.auth.permissions import contract_ids, incident_scope
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.incidents.services import repair_deadline
-from desk.models import STATUSES, AuditEntry, Contract, Incident, Ticket, Unit, User, utcnow
+from desk.models import (STATUSES, AuditEntry, Contract, Incident, OutboxDelivery, OutboxMessage, Ticket, Unit,
+                         User, utcnow)
 from desk.models.incidents import OPEN_STATUSES
 from desk.sla.timeutil import month_bounds
 from desk.timeparse import local
@@ -260,6 +261,36 @@ def month_end(month: str, tz: str) -> datetime:
 
 
 @dataclass(frozen=True)
+class Notification:
+    """An SMS about the incident as its page shows it: `to` as the viewer may see it, `delivery_state`
+    as desk.outbox.services.delivery_state says (None: not sent by the desk)."""
+    message: OutboxMessage
+    delivery: OutboxDelivery | None
+    to: str
+    delivery_state: str | None
+
+
+# Unit users see a number's last digits only: enough to know their own, not to learn an engineer's
+# private mobile or another caller's. Carrier staff and admins see it whole, to call one not reached.
+SHOWN_DIGITS = 4
+FULL_NUMBERS = ("carrier_engineer", "carrier_manager", "admin")
+
+
+def masked_phone(phone: str) -> str:
+    return "*" * max(len(phone) - SHOWN_DIGITS, 0) + phone[-SHOWN_DIGITS:]
+
+
+def notifications(user: User, incident_ids: list[int]) -> list[Notification]:
+    """The SMS sent about these incidents (the page's own and those merged into it), oldest first."""
+    from desk.outbox.services import delivery_state, messages_about
+
+    whole = user.role in FULL_NUMBERS
+    return [Notification(message, delivery, message.to if whole else masked_phone(message.to),
+                         delivery_state(message, delivery))
+            for message, delivery in messages_about(incident_ids)]
+
+
+@dataclass(frozen=True)
 class IncidentPage:
     incident: Incident
     repair_deadline: datetime | None
@@ -277,6 +308,7 @@ class IncidentPage:
     now: datetime
     clock: list[ClockRow] = field(default_factory=list)
     burst: object = None             # desk.incidents.burst.Burst: reports to offer as one incident
+    notifications: list[Notification] = field(default_factory=list)
 
 
 def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None = None,
@@ -291,6 +323,7 @@ def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None
     carrier = user.role in ("carrier_engineer", "carrier_manager")
     notices = maintenance_notices_of(incident.contract) if carrier else []
     filed = next((t for t in incident.tickets if t.id == filed_ticket_id), None)
+    merged = merged_into_this(incident)
     return IncidentPage(
         incident=incident,
         repair_deadline=repair_deadline(incident),
@@ -302,7 +335,7 @@ def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None
         attachments=list(db.session.execute(
             select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size,
                    Attachment.created_at).where(Attachment.incident_id == incident.id).order_by(Attachment.id)).all()),
-        merged=merged_into_this(incident),
+        merged=merged,
         merge_candidates=merge_candidates(incident) if carrier else [],
         engineers=engineers_for(incident.contract_id) if carrier else [],
         notices=notices,
@@ -311,6 +344,8 @@ def incident_page(user: User, incident: Incident, *, filed_ticket_id: int | None
         now=now,
         clock=incident_clock(incident),
         burst=burst_of(incident) if carrier else None,
+        # A merged report's messages were sent about the incident it was then: shown here too.
+        notifications=notifications(user, [incident.id, *(m.id for m in merged)]),
     )
 
 

@@ -76,6 +76,11 @@ UNDELIVERED = ("undelivered", "failed", "canceled")
 _delivery_of_message = and_(OutboxMessage.provider_id != "", OutboxDelivery.message_sid == OutboxMessage.provider_id)
 
 
+def _with_delivery():
+    """Messages each with Twilio's last report of it, or None."""
+    return select(OutboxMessage, OutboxDelivery).outerjoin(OutboxDelivery, _delivery_of_message)
+
+
 def messages_with_status(status: str | None, page: int = 1, *,
                          undelivered: bool = False) -> list[tuple[OutboxMessage, OutboxDelivery | None]]:
     """Newest first, each with what Twilio last reported of its delivery (None: nothing yet);
@@ -84,13 +89,20 @@ def messages_with_status(status: str | None, page: int = 1, *,
         raise ValidationFailed(f"status: one of {', '.join(OUTBOX_STATUSES)}, not {status!r}")
     if page < 1:
         raise ValidationFailed("page: a whole number from 1")
-    query = (select(OutboxMessage, OutboxDelivery).outerjoin(OutboxDelivery, _delivery_of_message)
-             .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()))
+    query = _with_delivery().order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     if undelivered:
         query = query.where(OutboxDelivery.status.in_(UNDELIVERED))
     return [tuple(row) for row in db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))]
+
+
+def messages_about(incident_ids: list[int]) -> list[tuple[OutboxMessage, OutboxDelivery | None]]:
+    """What was sent about these incidents, oldest first, each with Twilio's last delivery report:
+    one query, however many messages (the incident page lists them all)."""
+    query = (_with_delivery().where(OutboxMessage.incident_id.in_(incident_ids or [-1]))
+             .order_by(OutboxMessage.created_at, OutboxMessage.id))
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def undelivered_count() -> int:

@@ -284,6 +284,9 @@ ZH = {
     "Not delivered (error %(code)s)": "未送达（错误码 %(code)s）",
     "Not delivered (error %(code)s: %(text)s)": "未送达（错误码 %(code)s：%(text)s）",
     "No messages.": "没有短信。",
+    # the incident page's SMS about the incident (desk.incidents.queries.notifications)
+    "Notifications": "通知记录",
+    "No notifications sent yet.": "尚未发送通知。",
     "Older": "更早",
     "The message will be sent again.": "该短信将重新发送。",
     "no such message": "没有这条短信",
