@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from desk.api import bp
 from desk.api.openapi import OPENAPI
 from desk.audit.services import Actor
-from desk.auth.services import token_contract_ids, token_for
+from desk.auth.services import token_for
 from desk.contracts.services import get_contract, unit_with_terms
 from desk.db import RETRY_AFTER_SECONDS, forget_failed_transaction
 from desk.errors import DeskError, Forbidden, NotFound, ValidationFailed
@@ -73,7 +73,7 @@ def _authenticate():
         response.headers["WWW-Authenticate"] = 'Bearer realm="desk"'
         return response
     g.api_token = token
-    g.api_contract_ids = token_contract_ids(token)
+    g.api_contract_ids = token.contract_ids
     return None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.audit.services import Actor, record
@@ -133,20 +134,35 @@ def revoke_api_token(actor: Actor, prefix: str) -> ApiToken:
     return token
 
 
-def token_for(plaintext: str) -> ApiToken | None:
+@dataclass(frozen=True)
+class TokenScope:
+    """A live API token as a request needs it: its id and prefix (the actor's name) and the
+    contracts it is scoped to, by id."""
+
+    id: int
+    prefix: str
+    contract_ids: frozenset[int]
+
+
+# The token and its contracts in one statement: every API request asks.
+_token = ApiToken.__table__.c
+_TOKEN_WITH_SCOPE = (
+    select(_token.id, _token.prefix, _token.token_hash, _token.revoked_at, api_token_contract.c.contract_id)
+    .outerjoin(api_token_contract, api_token_contract.c.token_id == _token.id)
+    .where(_token.token_hash == bindparam("digest"))
+)
+
+
+def token_for(plaintext: str) -> TokenScope | None:
+    """The token a bearer presents, or None: unknown, malformed or revoked."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX):
         return None
     digest = token_digest(plaintext)
-    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
-    if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
+    rows = db.session.execute(_TOKEN_WITH_SCOPE, {"digest": digest}).all()
+    if not rows or rows[0].revoked_at is not None or not hmac.compare_digest(rows[0].token_hash, digest):
         return None
-    return token
-
-
-def token_contract_ids(token: ApiToken) -> set[int]:
-    """The contracts a token is scoped to, by id: every API request asks, and needs no more of them."""
-    return set(db.session.execute(
-        select(api_token_contract.c.contract_id).where(api_token_contract.c.token_id == token.id)).scalars())
+    return TokenScope(rows[0].id, rows[0].prefix,
+                      frozenset(row.contract_id for row in rows if row.contract_id is not None))
 
 
 # The login rate limit. Attempts live in the database, so every worker counts the same rows.

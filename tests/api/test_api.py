@@ -47,6 +47,17 @@ def test_scope_403_and_unknown_404(client, token):
     assert client.get("/api/v1/nothing-here", headers=auth(token)).json["status"] == 404
 
 
+def test_a_token_of_two_contracts_reaches_both_and_no_other(client, contracts_running_on):
+    """The token and its contracts are read in one statement, a row per contract."""
+    both = create_api_token(ACTOR, "both", ["XJGAT-POOL-2025", "QMGA-JWT-2025"])[1]
+    one = create_api_token(ACTOR, "one", ["QMGA-JWT-2025"])[1]
+    for code in ("XJGAT-POOL-2025", "QMGA-JWT-2025"):
+        assert client.get(f"/api/v1/contracts/{code}/sla/2025-06", headers=auth(both)).status_code == 200
+    assert client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06", headers=auth(one)).status_code == 403
+    revoke_api_token(ACTOR, both[:12])
+    assert client.get("/api/v1/contracts/QMGA-JWT-2025/sla/2025-06", headers=auth(both)).status_code == 401
+
+
 def test_report_bad_month_and_as_of_422(client, token):
     assert client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-6", headers=auth(token)).status_code == 422
     bad = client.get("/api/v1/contracts/XJGAT-POOL-2025/sla/2025-06?as_of=soon", headers=auth(token))
