@@ -8,9 +8,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import bindparam, delete, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -69,15 +70,20 @@ def session_for(user_id: int, token: str | None, *, now: datetime | None = None)
     if not token or not isinstance(token, str):
         return None
     now = now or utcnow()
-    row = db.session.execute(
-        select(WebSession).where(WebSession.token_hash == token_digest(token))
-        .options(joinedload(WebSession.user).joinedload(User.unit).joinedload(Unit.contract))
-    ).scalar_one_or_none()
+    row = db.session.execute(_session_with_user(), {"digest": token_digest(token)}).scalar_one_or_none()
     if row is None or row.user_id != user_id or not row.user.active or not is_live(row, now):
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         _touch(row, now)
     return row
+
+
+@cache
+def _session_with_user():
+    """session_for's statement, built once: its loader options cost more to build than to run,
+    on every request of a signed-in user."""
+    return (select(WebSession).where(WebSession.token_hash == bindparam("digest"))
+            .options(joinedload(WebSession.user).joinedload(User.unit).joinedload(Unit.contract)))
 
 
 def _touch(row: WebSession, now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -247,8 +248,13 @@ def _upsert_unit(contract: Contract, data: dict) -> Unit:
 def unit_with_terms(condition) -> Unit | None:
     """The unit that `condition` names, with its contract and clauses, which a filing reads (the
     repair deadline, the cards): one query instead of three."""
-    return db.session.execute(select(Unit).where(condition).options(
-        joinedload(Unit.contract).joinedload(Contract.clauses))).unique().scalar_one_or_none()
+    return db.session.execute(_unit_with_terms().where(condition)).unique().scalar_one_or_none()
+
+
+@cache
+def _unit_with_terms():
+    # The loader options, built once: they cost more to build than the query to run.
+    return select(Unit).options(joinedload(Unit.contract).joinedload(Contract.clauses))
 
 
 def get_contract(code: str) -> Contract:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from desk.models import (
 )
 from desk.models.incidents import OPEN_STATUSES
 from desk.models.users import CARRIER_ROLES
-from desk.outbox.services import enqueue, on_duty_engineers
+from desk.outbox.services import enqueue, enqueue_new, on_duty_engineers
 from desk.sla.incidents import CAUSES, KINDS, IncidentFacts, MaintenanceWindow
 from desk.sla.repair_deadline import repair_deadline_at
 from desk.sla.thresholds import in_service_period
@@ -171,13 +171,15 @@ def file_ticket(actor: Actor, *, unit: Unit, kind: str, channel: str, descriptio
     try:
         # Nothing read here is then changed: the unit and contract stay loaded (see transaction).
         with transaction(keep_loaded=True) as session:
+            # By id, not by object: adding them then walks no loaded contract, clauses or units
+            # (the save-update cascade); the contract and unit stay in the identity map.
             incident = Incident(
-                contract=contract, unit=unit, reported_at=reported_at, started_at=started,
+                contract_id=contract.id, unit_id=unit.id, reported_at=reported_at, started_at=started,
                 kind=kind, affected_cards=cards, summary=(description or "")[:200], status="open",
                 burst_head_id=reads.burst.head_id,
             )
             ticket = Ticket(
-                incident=incident, contract_id=contract.id, unit=unit, channel=channel,
+                incident=incident, contract_id=contract.id, unit_id=unit.id, channel=channel,
                 reported_at=reported_at, kind=kind, affected_cards=cards, location=location or "",
                 description=description or "", reporter_id=reporter_id, caller_phone=caller_phone or "",
                 recording_url=recording_url or "", idempotency_key=idempotency_key,
@@ -233,14 +235,19 @@ def _notify_new_ticket(ticket: Ticket, incident: Incident, reads: IntakeReads) -
         minutes = int(window().total_seconds() // 60)
         text += f"；{minutes}分钟内同合同已有{counted(reads.burst.others)}起报障，疑似同一故障，" \
                 f"首报工单{Ticket.format_number(reads.burst.head_ticket_id)}，请核实后合并"
-    for engineer_id, phone in reads.engineers:
-        # The key names this new ticket, so no earlier message can hold it.
-        enqueue(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}", fresh=True,
+    # The keys name this new ticket, so no earlier message can hold them.
+    enqueue_new([(phone, text, f"ticket:{ticket.id}:new:user:{engineer_id}") for engineer_id, phone in reads.engineers],
                 incident_id=incident.id)
 
 
+# By id first: nearly every key is new, and an empty ORM query of the whole ticket costs a filing
+# more than this one (see docs/performance.md).
+_TICKET_ID_BY_KEY = select(Ticket.__table__.c.id).where(Ticket.__table__.c.idempotency_key == bindparam("key"))
+
+
 def ticket_by_key(key: str) -> Ticket | None:
-    return db.session.execute(select(Ticket).where(Ticket.idempotency_key == key)).scalar_one_or_none()
+    ticket_id = db.session.execute(_TICKET_ID_BY_KEY, {"key": key}).scalar()
+    return None if ticket_id is None else db.session.get(Ticket, ticket_id)
 
 
 def first_filed(key: str, report: dict) -> Ticket | None:

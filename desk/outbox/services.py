@@ -5,7 +5,7 @@ import logging
 import re
 from datetime import datetime
 
-from sqlalchemy import Row, and_, case, func, select
+from sqlalchemy import Row, and_, bindparam, case, func, insert, select
 
 from desk.audit.services import Actor, record, snapshot
 from desk.db import in_transaction, transaction
@@ -18,29 +18,44 @@ log = logging.getLogger(__name__)
 
 
 def enqueue(to: str, body: str, dedupe_key: str, channel: str = "sms", *,
-            fresh: bool = False, expires_at: datetime | None = None,
-            incident_id: int | None = None) -> OutboxMessage | None:
+            expires_at: datetime | None = None, incident_id: int | None = None) -> OutboxMessage | None:
     """Queue one message; a second call with the same key is a no-op (the event was processed before).
 
-    `fresh`: no message can hold the key yet, because it names a row this transaction created or
-    the caller has looked for it already (the clock looks up a whole batch's keys in one query);
-    the unique key still stands guard. `incident_id`: the incident the message is about, whose page
-    shows it (a ticket's message: the ticket's incident)."""
+    `incident_id`: the incident the message is about, whose page shows it (a ticket's message: the
+    ticket's incident). Messages whose keys name a row this transaction created go through
+    enqueue_new, which need not look for them first."""
     if not in_transaction():
         raise RuntimeError("outbox messages are queued inside the transaction of their event")
     if not to:
         return None
     session = db.session
-    if not fresh:
-        existing = session.execute(
-            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
-        ).scalar_one_or_none()
-        if existing is not None:
-            return existing
+    existing = session.execute(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
     message = OutboxMessage(channel=channel, to=to, body=body, dedupe_key=dedupe_key, expires_at=expires_at,
                             incident_id=incident_id)
     session.add(message)
     return message
+
+
+def enqueue_new(messages: list[tuple[str, str, str]], *, incident_id: int | None = None) -> None:
+    """Queue messages whose keys name a row this transaction created, so none can be queued yet:
+    (to, body, dedupe_key) each, SMS, in one INSERT through the connection. A filing queues one
+    for every on-duty engineer; as ORM objects they cost the commit a second flush. The unique
+    key still stands guard."""
+    if not in_transaction():
+        raise RuntimeError("outbox messages are queued inside the transaction of their event")
+    now = utcnow()
+    rows = [{"channel": "sms", "to": to, "body": body, "dedupe_key": key, "status": "pending", "attempts": 0,
+             "next_attempt_at": now, "last_error": "", "provider_id": "", "created_at": now,
+             "incident_id": incident_id} for to, body, key in messages if to]
+    if rows:
+        db.session.execute(_INSERT_MESSAGE, rows)
+
+
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)
 
 
 ON_DUTY_ROLES = ("carrier_engineer", "carrier_manager")
@@ -49,15 +64,22 @@ ON_DUTY_ROLES = ("carrier_engineer", "carrier_manager")
 def on_duty_engineers(contract_id: int) -> list[Row]:
     """Whom to tell of a new or reopened fault: the contract's active on-duty carrier staff, as
     (id, phone) rows. Not User objects: every filing asks, and loading whole users cost more."""
+    return list(db.session.execute(_ON_DUTY, {"contract_id": contract_id}))
+
+
+def _on_duty_statement():
     from desk.models.users import user_contract
 
-    return list(db.session.execute(
-        select(User.id, User.phone)
-        .join(user_contract, user_contract.c.user_id == User.id)
-        .where(user_contract.c.contract_id == contract_id, User.role.in_(ON_DUTY_ROLES),
-               User.on_duty.is_(True), User.active.is_(True))
-        .order_by(User.id)
-    ))
+    # Built once, of the tables' columns: a plain statement, not an ORM query (every filing asks).
+    user = User.__table__.c
+    return (select(user.id, user.phone)
+            .join(user_contract, user_contract.c.user_id == user.id)
+            .where(user_contract.c.contract_id == bindparam("contract_id"), user.role.in_(ON_DUTY_ROLES),
+                   user.on_duty.is_(True), user.active.is_(True))
+            .order_by(user.id))
+
+
+_ON_DUTY = _on_duty_statement()
 
 
 # What an admin sees and may do: the messages by status, and sending a failed one again.

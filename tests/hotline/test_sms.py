@@ -82,6 +82,21 @@ def test_only_a_number_registered_for_the_unit_may_file(client, hotline):
     assert count(Ticket) == 0
 
 
+def test_a_registered_number_of_a_unit_no_longer_active_may_not_file(client, hotline):
+    unit = db.session.execute(select(Unit).where(Unit.code == "XJGAT")).scalar_one()
+    unit.active = False
+    db.session.commit()
+    assert reply(client, "SM" + "5" * 31 + "1", XJGAT_PHONE, "报障 XJGAT 无信号") == prompts.SMS_UNREGISTERED
+    assert count(Ticket) == 0
+
+
+def test_the_registered_number_may_come_without_its_country_code(client, hotline):
+    """Twilio sends E.164; a number registered or sent in another common form is the same phone."""
+    answer = reply(client, "SM" + "5" * 31 + "2", XJGAT_PHONE.removeprefix("+86"), "报障 XJGAT 无信号")
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    assert answer.startswith(f"【报障受理】工单{ticket.number}")
+
+
 def test_a_refused_report_says_why_and_writes_nothing(client, hotline):
     audit_before = count(AuditEntry)
     answer = reply(client, "SM" + "8" * 32, XJGAT_PHONE, "报障 XJGAT " + "长" * 4001)
