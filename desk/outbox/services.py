@@ -13,6 +13,7 @@ from desk.errors import InvalidTransition, NotFound, ValidationFailed
 from desk.extensions import db
 from desk.models import OutboxDelivery, OutboxMessage, User, utcnow
 from desk.models.outbox import DELIVERY_ERROR_MESSAGE_LENGTH, DELIVERY_RANKS, OUTBOX_STATUSES
+from desk.models.users import user_contract
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,9 @@ def enqueue_new(messages: list[tuple[str, str, str]], *, incident_id: int | None
     key still stands guard."""
     if not in_transaction():
         raise RuntimeError("outbox messages are queued inside the transaction of their event")
-    now = utcnow()
-    rows = [{"channel": "sms", "to": to, "body": body, "dedupe_key": key, "status": "pending", "attempts": 0,
-             "next_attempt_at": now, "last_error": "", "provider_id": "", "created_at": now,
-             "incident_id": incident_id} for to, body, key in messages if to]
+    # The other columns take the model's defaults (pending, due now), as an ORM insert would.
+    rows = [{"channel": "sms", "to": to, "body": body, "dedupe_key": key, "incident_id": incident_id}
+            for to, body, key in messages if to]
     if rows:
         db.session.execute(_INSERT_MESSAGE, rows)
 
@@ -67,19 +67,15 @@ def on_duty_engineers(contract_id: int) -> list[Row]:
     return list(db.session.execute(_ON_DUTY, {"contract_id": contract_id}))
 
 
-def _on_duty_statement():
-    from desk.models.users import user_contract
-
-    # Built once, of the tables' columns: a plain statement, not an ORM query (every filing asks).
-    user = User.__table__.c
-    return (select(user.id, user.phone)
-            .join(user_contract, user_contract.c.user_id == user.id)
-            .where(user_contract.c.contract_id == bindparam("contract_id"), user.role.in_(ON_DUTY_ROLES),
-                   user.on_duty.is_(True), user.active.is_(True))
-            .order_by(user.id))
-
-
-_ON_DUTY = _on_duty_statement()
+# Built once, of the tables' columns: a plain statement, not an ORM query (every filing asks).
+_user = User.__table__.c
+_ON_DUTY = (
+    select(_user.id, _user.phone)
+    .join(user_contract, user_contract.c.user_id == _user.id)
+    .where(user_contract.c.contract_id == bindparam("contract_id"), _user.role.in_(ON_DUTY_ROLES),
+           _user.on_duty.is_(True), _user.active.is_(True))
+    .order_by(_user.id)
+)
 
 
 # What an admin sees and may do: the messages by status, and sending a failed one again.
